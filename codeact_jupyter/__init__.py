@@ -1,0 +1,47 @@
+"""codeact-jupyter: a CodeAct agent for Jupyter.
+
+``%load_ext codeact_jupyter`` registers ``%%codeact`` and ``%codeact``. Loading imports no
+model library: llama_cpp and openai load when a task first needs them.
+"""
+from __future__ import annotations
+
+from .run import last_run
+
+__version__ = "0.1.0"
+__all__ = ["last_run", "load_ipython_extension", "unload_model", "__version__"]
+
+
+def load_ipython_extension(ipython) -> None:
+    from .magic import CodeActMagics, empty_body_transformer
+
+    magics = CodeActMagics(shell=ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("post_run_cell", magics.error_log)
+    if empty_body_transformer not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(empty_body_transformer)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .magic import empty_body_transformer
+
+    magics = ipython.magics_manager.registry.get("CodeActMagics")
+    if magics is not None:
+        try:
+            ipython.events.unregister("post_run_cell", magics.error_log)
+        except ValueError:
+            pass
+    if empty_body_transformer in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(empty_body_transformer)
+
+
+def unload_model() -> None:
+    """Free the local model the llama backend keeps loaded between tasks."""
+    import sys
+
+    llama = sys.modules.get("codeact_jupyter.backends.llama")
+    if llama is not None:
+        llama.unload()
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "codeact-jupyter"}]

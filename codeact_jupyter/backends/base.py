@@ -1,0 +1,77 @@
+"""The backend seam: something that streams a reply for a list of chat messages.
+
+A backend is a small class. The loop calls ``stream(messages, stop)`` once per turn
+and reads ``last_usage`` afterwards. Backends import their heavy libraries lazily,
+inside ``__init__`` or ``stream``, never at module import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol, runtime_checkable
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Everything a backend may need, resolved from magic arguments, traitlets config and env."""
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    request_timeout: float = 120.0
+    # Backend-specific knobs (llama: n_ctx cap, n_gpu_layers, grammar...), kept as plain data.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Figures for one turn. ``evaluated_tokens`` is what the backend really had to read
+    (prompt tokens minus those reused from a cache); None where a backend cannot tell."""
+
+    prompt_tokens: int | None = None
+    evaluated_tokens: int | None = None
+    generated_tokens: int | None = None
+    seconds: float | None = None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.generated_tokens or not self.seconds:
+            return None
+        return self.generated_tokens / self.seconds
+
+
+class BackendError(Exception):
+    """A fatal backend problem, worded for the person who must fix it.
+
+    The loop stops the task and shows ``str(error)``; no traceback from our internals."""
+
+
+class OutOfReplies(BackendError):
+    """A scripted backend has no reply left for this turn: the task ends, not as a failure."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    # Set after each ``stream`` completes (or None when the backend has no figures).
+    last_usage: Usage | None
+    # Known context window in tokens, or None (remote endpoints usually do not say).
+    context_size: int | None
+
+    def describe(self) -> str:
+        """One line for the start of a task: what model, where, how."""
+
+    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
+        """Yield text chunks of the assistant's reply. Raise BackendError for fatal problems.
+        The matched stop string is not part of the text (like OpenAI-compatible servers)."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text``; backends without a tokenizer use ``approx_tokens``."""
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free estimate (about four characters a token for English and code)."""
+    return (len(text) + 3) // 4

@@ -1,0 +1,137 @@
+"""The CodeAct loop: ask the model, run its code, show it the output, until it answers.
+
+A generator of plain events (events.py); it never renders. The transcript it sends is
+append-only within a task, so a local backend reuses its KV cache turn after turn.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator, Protocol
+
+from .backends.base import Backend, BackendError, OutOfReplies
+from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
+                     TextDelta, TurnStarted, TurnStats)
+from .executor import StepResult
+from .observation import format_observation
+from .parsing import EXECUTE_CLOSE, parse_reply
+from .prompts import load_prompt
+from .run import Run, Step
+from .settings import TaskSettings
+from .transcript_fit import fit_to_context
+
+# </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
+# not stop there themselves (CodeActAgent's generation config stops at </s> only).
+STOP = [EXECUTE_CLOSE, "<|im_end|>", "<|im_start|>"]
+EMPTY_REPLY_NUDGE = ("Observation:\n[Your reply was empty. Either run Python code inside "
+                     "<execute></execute>, or answer the task in plain words.]")
+
+
+class Executor(Protocol):
+    def execute(self, code: str, timeout: float | None = None) -> StepResult: ...
+
+
+Confirm = Callable[[str], str]  # code -> "run" | "skip" | "stop"
+
+
+class CodeActLoop:
+    def __init__(self, backend: Backend, executor: Executor, settings: TaskSettings,
+                 run: Run, confirm: Confirm | None = None):
+        self.backend = backend
+        self.executor = executor
+        self.settings = settings
+        self.run = run
+        self.confirm = confirm
+
+    def start_messages(self, context: str) -> None:
+        self.run.messages[:] = [
+            {"role": "system", "content": load_prompt("system.md")},
+            {"role": "user", "content": f"{context}\n\nTask: {self.run.task}"},
+        ]
+
+    def events(self) -> Iterator[Event]:
+        run, settings = self.run, self.settings
+        yield TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend)
+        nudged = False
+        for turn in range(1, settings.max_turns + 1):
+            yield TurnStarted(turn)
+            yield from self._fit_context()
+            try:
+                text = yield from self._generate(turn)
+            except OutOfReplies as exc:
+                yield from self._finish("out_of_replies", turn, error=str(exc))
+                return
+            except BackendError as exc:
+                yield from self._finish("error", turn, error=str(exc))
+                return
+            reply = parse_reply(text)
+            if reply.is_empty and not nudged:
+                nudged = True
+                run.messages += [{"role": "assistant", "content": text},
+                                 {"role": "user", "content": EMPTY_REPLY_NUDGE}]
+                yield Notice("The model sent an empty reply; asking it once more.")
+                continue
+            run.messages.append({"role": "assistant", "content": reply.transcript_text()})
+            if reply.code is None:
+                run.answer = reply.answer or "(The model ended the task without an answer.)"
+                yield Answer(run.answer)
+                yield from self._finish("answered", turn)
+                return
+            stopped = yield from self._step(reply.code, reply.thought)
+            if stopped:
+                yield from self._finish("stopped", turn)
+                return
+        yield Notice(f"Stopped after {settings.max_turns} turns without a final answer "
+                     "(raise it with --max-turns).")
+        yield from self._finish("turn_limit", settings.max_turns)
+
+    def _generate(self, turn: int):
+        chunks: list[str] = []
+        started = time.perf_counter()
+        for chunk in self.backend.stream(self.run.messages, STOP):
+            chunks.append(chunk)
+            yield TextDelta(chunk)
+        usage = self.backend.last_usage
+        if usage is not None:
+            seconds = usage.seconds or (time.perf_counter() - started)
+            rate = usage.generated_tokens / seconds if usage.generated_tokens and seconds else None
+            stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
+                              usage.generated_tokens, rate)
+            self.run.stats.append(stats)
+            yield stats
+        return "".join(chunks)
+
+    def _step(self, code: str, thought: str):
+        """Run (or skip) one step; returns True when the user stopped the task."""
+        number = len(self.run.steps) + 1
+        yield CodeAction(step=number, code=code, thought=thought)
+        decision = self.confirm(code) if self.confirm else "run"
+        if decision == "stop":
+            return True
+        if decision == "skip":
+            result = StepResult(status="skipped")
+        else:
+            result = self.executor.execute(code, timeout=self.settings.step_timeout)
+        text = format_observation(result.outputs, result.status, self.settings.observation_limit,
+                                  timeout=self.settings.step_timeout)
+        self.run.steps.append(Step(code, text, result.status, result.outputs, result.execution_count))
+        self.run.messages.append({"role": "user", "content": text})
+        yield Observation(step=number, code=code, text=text, status=result.status,
+                          outputs=result.outputs, execution_count=result.execution_count)
+        return result.status == "interrupted"
+
+    def _fit_context(self):
+        size = getattr(self.backend, "context_size", None)
+        if not size:
+            return
+        limit = size - self.settings.backend_config.max_tokens
+        fitted, notice = fit_to_context(self.run.messages, limit, self.backend.count_tokens)
+        if notice:
+            self.run.messages[:] = fitted
+            yield Notice(notice)
+
+    def _finish(self, reason: str, turns: int, error: str | None = None):
+        self.run.done_reason = reason
+        if error:
+            self.run.error = error
+            yield Error(error)
+        yield Done(reason=reason, turns=turns)

@@ -1,0 +1,82 @@
+"""One task from start to finish, shared by every view: the magic, the side panel, tests.
+
+Views pass sinks (callables taking an event); the runner feeds each event to each sink,
+keeps the run's record for ``last_run()``, and turns an interrupt anywhere (the Stop
+button, Ctrl-C) into a clean end: what was done is kept, and one line says it stopped.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterable
+
+from .backends import BackendError, create_backend
+from .context import build_context
+from .events import Done, Error, Event, Notice, TaskStarted
+from .executor import KernelExecutor
+from .loop import CodeActLoop, Confirm
+from .run import Run, remember
+from .settings import TaskSettings
+
+Sink = Callable[[Event], None]
+CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
+STOPPED = "Task stopped. The steps that ran are kept, and so is everything they defined."
+
+
+def ask_in_kernel(code: str) -> str:
+    """Confirm mode: ask through the kernel's standard input request (``input``)."""
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        answer = input(CONFIRM_PROMPT).strip().lower()
+    except StdinNotImplementedError:
+        raise BackendError("--confirm needs a front end that can answer input requests "
+                           "(JupyterLab, Notebook, a terminal); this one cannot.") from None
+    if answer in ("", "r", "run", "y", "yes"):
+        return "run"
+    if answer in ("s", "skip", "n", "no"):
+        return "skip"
+    return "stop"
+
+
+def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
+             notebook: dict | None = None, errors: dict[int, str] | None = None,
+             confirm: Confirm | None = None) -> Run:
+    sinks = list(sinks)
+    run = Run(run_id=uuid.uuid4().hex[:12], task=task)
+    remember(run)
+
+    def emit(event: Event) -> None:
+        for sink in sinks:
+            sink(event)
+
+    events = None
+    try:
+        backend = create_backend(settings.backend, settings.backend_config)
+        run.backend = backend.describe()
+        context = build_context(shell, settings.context_budget, backend.count_tokens,
+                                notebook=notebook, errors=errors)
+        if confirm is None and settings.confirm:
+            confirm = ask_in_kernel
+        loop = CodeActLoop(backend, KernelExecutor(shell, keep_chars=settings.observation_limit),
+                           settings, run, confirm=confirm)
+        loop.start_messages(context)
+        events = loop.events()
+        for event in events:
+            emit(event)
+    except KeyboardInterrupt:
+        if events is not None:
+            events.close()
+        run.done_reason = "stopped"
+        emit(Notice(STOPPED))
+        emit(Done(reason="stopped", turns=_turns(run)))
+    except BackendError as exc:  # raised before the loop began (or by confirm)
+        run.done_reason, run.error = "error", str(exc)
+        if events is None:
+            emit(TaskStarted(run_id=run.run_id, task=task, backend=run.backend or settings.backend))
+        emit(Error(str(exc)))
+        emit(Done(reason="error", turns=_turns(run)))
+    return run
+
+
+def _turns(run: Run) -> int:
+    return sum(1 for m in run.messages if m["role"] == "assistant")

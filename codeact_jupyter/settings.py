@@ -1,0 +1,20 @@
+"""The options of one task, resolved once: magic arguments, then traitlets config, then the
+ecosystem's environment variables, then defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .backends.base import BackendConfig
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    backend: str = "llama"
+    backend_config: BackendConfig = field(default_factory=BackendConfig)
+    max_turns: int = 10
+    step_timeout: float = 300.0
+    confirm: bool = False
+    # Characters of one observation the model reads; longer ones are cut head and tail.
+    observation_limit: int = 4000
+    # Tokens of notebook context (earlier cells, variables) in the first message.
+    context_budget: int = 3000

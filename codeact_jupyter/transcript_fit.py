@@ -1,0 +1,136 @@
+"""Keep a task's transcript inside the model's context window.
+
+Within a task the transcript only grows (system, user with the task, then assistant /
+observation pairs). When it no longer fits, :func:`fit_to_context` gives up the oldest
+material first, in three stages, each oldest-first and only as far as needed:
+
+1. shorten an old observation to its first and last lines, with a marker in between;
+2. drop an old observation's text, leaving only a marker;
+3. remove the oldest assistant / observation exchanges entirely.
+
+The system message, the first user message (the task, with the notebook context) and the
+last message are never touched. Shortened forms depend only on the observation itself, so
+once an observation has been shortened it reads the same on every later turn and a local
+backend keeps reusing its cache up to the next change.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+SHORTENED_MARKER = "[observation shortened to fit the context window]"
+DROPPED_MARKER = "[observation dropped to fit the context window]"
+
+# Template tokens around each message (ChatML: <|im_start|>, role, newline, <|im_end|>, newline).
+MESSAGE_OVERHEAD_TOKENS = 5
+# What a shortened observation keeps, in characters: its beginning and its end.
+KEEP_HEAD_CHARS = 600
+KEEP_TAIL_CHARS = 400
+
+
+def fit_to_context(
+    messages: list[dict], limit_tokens: int, count_tokens: Callable[[str], int]
+) -> tuple[list[dict], str | None]:
+    """Return ``(messages, notice)``: messages whose tokens fit in ``limit_tokens``, and a
+    sentence for the user saying what was given up (``None`` when nothing changed).
+
+    ``count_tokens(text)`` counts the tokens of one message's content; each message also
+    costs :data:`MESSAGE_OVERHEAD_TOKENS`. The input list and its dicts are not modified.
+    Where even the untouchable messages are over the limit, the result is as short as the
+    rules allow and the notice says that it still does not fit.
+    """
+    out = [dict(m) for m in messages]
+    costs = [_cost(m, count_tokens) for m in out]
+    total = sum(costs)
+    if total <= limit_tokens:
+        return out, None
+
+    observations = _observation_indices(out)
+    state: dict[int, str] = {}  # index -> "shortened" | "dropped" | "removed"
+
+    for stage, replace in (("shortened", _shortened), ("dropped", _dropped)):
+        for i in observations:
+            if total <= limit_tokens:
+                break
+            new_text = replace(out[i].get("content") or "")
+            if new_text is None:
+                continue
+            out[i]["content"] = new_text
+            new_cost = _cost(out[i], count_tokens)
+            total += new_cost - costs[i]
+            costs[i] = new_cost
+            state[i] = stage
+
+    # Stage 3: remove whole exchanges (an observation and the assistant turn before it).
+    first_user = _first_user_index(out)
+    gone: set[int] = set()
+    for i in observations:
+        if total <= limit_tokens:
+            break
+        pair = {i}
+        if i - 1 > first_user and out[i - 1].get("role") == "assistant":
+            pair.add(i - 1)
+        total -= sum(costs[j] for j in pair)
+        gone |= pair
+        state[i] = "removed"
+    out = [m for j, m in enumerate(out) if j not in gone]
+
+    counts = {s: sum(1 for v in state.values() if v == s) for s in ("shortened", "dropped", "removed")}
+    return out, _notice(limit_tokens, total, **counts)
+
+
+def _cost(message: dict, count_tokens: Callable[[str], int]) -> int:
+    return count_tokens(message.get("content") or "") + MESSAGE_OVERHEAD_TOKENS
+
+
+def _first_user_index(messages: list[dict]) -> int:
+    for i, m in enumerate(messages):
+        if m.get("role") == "user":
+            return i
+    return len(messages)
+
+
+def _observation_indices(messages: list[dict]) -> list[int]:
+    """User messages after the first one, oldest first, never the last message."""
+    first = _first_user_index(messages)
+    return [i for i in range(first + 1, len(messages) - 1) if messages[i].get("role") == "user"]
+
+
+def _dropped(text: str) -> str | None:
+    return None if text == DROPPED_MARKER else DROPPED_MARKER
+
+
+def _shortened(text: str) -> str | None:
+    """The observation's beginning and end around a marker; None when it is already short
+    (or already shortened or dropped)."""
+    if SHORTENED_MARKER in text or text == DROPPED_MARKER:
+        return None
+    if len(text) <= KEEP_HEAD_CHARS + KEEP_TAIL_CHARS + len(SHORTENED_MARKER) + 2:
+        return None
+    return f"{text[:KEEP_HEAD_CHARS]}\n{SHORTENED_MARKER}\n{text[-KEEP_TAIL_CHARS:]}"
+
+
+def _notice(limit: int, total: int, shortened: int, dropped: int, removed: int) -> str | None:
+    parts = []
+    if shortened:
+        parts.append(f"shortened {_n(shortened, 'old step output')}")
+    if dropped:
+        parts.append(f"dropped {_n(dropped, 'old step output')}")
+    if removed:
+        parts.append(f"removed the {_n(removed, 'oldest step')} entirely")
+    if not parts:
+        text = f"The conversation is over the model's context window ({limit} tokens for the prompt)"
+    else:
+        text = (f"The conversation no longer fit the model's context window ({limit} tokens "
+                f"for the prompt): {_join(parts)}")
+    if total > limit:
+        text += (f". It still needs about {total} tokens: the task and the latest message alone "
+                 "are too long. Use a larger context size or a shorter task")
+    return text + "."
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,63 @@
+"""A one-line summary of each live user variable: name, type, size or shape; DataFrame
+columns and dtypes. Never the contents of large objects."""
+from __future__ import annotations
+
+import inspect
+import types
+
+_SKIP = {"In", "Out", "exit", "quit", "get_ipython"}
+_SHORT_REPR = 80
+
+
+def summarize_variables(shell, limit: int = 60) -> list[str]:
+    hidden = getattr(shell, "user_ns_hidden", {})
+    lines = []
+    for name, value in list(shell.user_ns.items()):
+        if name.startswith("_") or name in _SKIP or (name in hidden and hidden[name] is value):
+            continue
+        if isinstance(value, types.ModuleType):
+            continue
+        try:
+            lines.append(f"{name}: {describe_value(value)}")
+        except Exception as exc:  # a user object whose __len__ or shape is broken
+            lines.append(f"{name}: {type(value).__name__} (could not describe: {type(exc).__name__})")
+    if len(lines) > limit:
+        lines = lines[-limit:] + [f"(and {len(lines) - limit} more variables)"]
+    return lines
+
+
+def describe_value(value) -> str:
+    kind = type(value)
+    qualname = f"{kind.__module__}.{kind.__name__}"
+    if value is None or isinstance(value, (bool, int, float, complex)):
+        return f"{kind.__name__} = {_short(repr(value))}"
+    if isinstance(value, str):
+        return f"str, {len(value):,} chars = {_short(repr(value))}"
+    if qualname.startswith("pandas.") and kind.__name__ == "DataFrame":
+        return _describe_dataframe(value)
+    if qualname.startswith("pandas.") and kind.__name__ == "Series":
+        return f"Series, {len(value):,} rows, dtype {value.dtype}, name {value.name!r}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # numpy, torch, jax arrays
+        return f"{kind.__name__}, shape {tuple(value.shape)}, dtype {value.dtype}"
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        return f"{kind.__name__}, {len(value):,} items"
+    if inspect.isclass(value):
+        return f"class {value.__module__}.{value.__qualname__}"
+    if inspect.isfunction(value) or inspect.ismethod(value):
+        try:
+            return f"function{inspect.signature(value)}"
+        except (TypeError, ValueError):
+            return "function"
+    if hasattr(value, "__len__"):
+        return f"{kind.__name__}, {len(value):,} items"
+    return kind.__name__
+
+
+def _describe_dataframe(df) -> str:
+    columns = [f"{col} ({dtype})" for col, dtype in list(df.dtypes.items())[:30]]
+    more = f", … {df.shape[1] - 30} more" if df.shape[1] > 30 else ""
+    return f"DataFrame, {df.shape[0]:,} rows × {df.shape[1]} columns: {', '.join(columns)}{more}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHORT_REPR else text[: _SHORT_REPR - 1] + "…"

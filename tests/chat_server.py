@@ -1,0 +1,321 @@
+"""A scripted OpenAI-compatible chat-completions server for tests and demos.
+
+It is a real HTTP server (stdlib ``http.server``) on 127.0.0.1, so the client under test goes
+through the whole stack: the SDK, httpx, sockets, SSE parsing. Each chat request takes the next
+scripted reply and streams it back in small chunks, as vLLM, llama.cpp server or Ollama would::
+
+    with ChatServer(["Thought: add.\\n```python\\n1 + 1\\n```", "The answer is 2."]) as server:
+        config = BackendConfig(base_url=server.base_url)
+        ...
+        assert server.requests[0]["messages"][-1]["content"] == "what is 1 + 1?"
+
+Failures are scripted too, for one reply (``Reply("", fault=Fault.server_error())``) or for the
+whole server (``ChatServer(fault=Fault.unauthorized())``); see ``Fault`` for the kinds.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something going wrong on the server side. Build one with the class methods."""
+
+    status: int | None = None        # answer with this HTTP status and an OpenAI-style error body
+    message: str = ""
+    error_type: str = "server_error"
+    retry_after: float | None = None  # Retry-After header, in seconds
+    delay: float = 0.0                # seconds to sleep: before the headers, or after `after_chunks`
+    after_chunks: int | None = None   # chunks streamed before the stall (delay) or the drop
+    drop: bool = False                # cut the TCP connection mid-stream, after `after_chunks`
+
+    @classmethod
+    def server_error(cls, message: str = "CUDA out of memory") -> Fault:
+        return cls(status=500, message=message)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1.0) -> Fault:
+        return cls(status=429, message="Rate limit reached, please retry later.",
+                   error_type="rate_limit_exceeded", retry_after=retry_after)
+
+    @classmethod
+    def unauthorized(cls) -> Fault:
+        return cls(status=401, message="Incorrect API key provided.", error_type="invalid_request_error")
+
+    @classmethod
+    def model_not_found(cls) -> Fault:
+        # The message names the requested model, filled in per request.
+        return cls(status=404, message="The model `{model}` does not exist.",
+                   error_type="invalid_request_error")
+
+    @classmethod
+    def slow(cls, seconds: float, after_chunks: int | None = None) -> Fault:
+        """Sleep ``seconds`` before answering, or mid-stream after ``after_chunks`` chunks."""
+        return cls(delay=seconds, after_chunks=after_chunks)
+
+    @classmethod
+    def dropped(cls, after_chunks: int = 2) -> Fault:
+        """Close the connection after ``after_chunks`` content chunks, with the body unfinished."""
+        return cls(drop=True, after_chunks=after_chunks)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. ``usage`` overrides the token counts the server reports
+    (keys ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``)."""
+
+    text: str = ""
+    fault: Fault | None = None
+    usage: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """Any request the server saw (chat, models, anything else)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: dict[str, Any] | None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 with nothing listening (for 'connection refused' tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ChatServer:
+    """Scripted OpenAI-compatible server. Options:
+
+    - ``replies``: strings or ``Reply`` objects, one per chat request, in order (``enqueue`` adds more).
+    - ``fault``: applied to every chat request (the queue is left alone when it answers an error).
+    - ``models``: ids listed by ``GET /v1/models``; an empty tuple lists none.
+    - ``chunk_size`` characters per streamed chunk; ``chunk_delay`` seconds between chunks.
+    - ``send_usage``: send a usage chunk when the request asks for ``include_usage``.
+    - ``reject_params``: request keys answered with 400 (servers that reject ``stream_options``).
+    - ``keep_stop``: end the reply *with* the matched stop string (a server bug some clients meet).
+
+    Attributes: ``base_url`` (``http://127.0.0.1:PORT/v1``), ``requests`` (chat request bodies),
+    ``calls`` (every request, as ``Call``), ``hangups`` (replies the client hung up on).
+    """
+
+    def __init__(self, replies: Iterable[str | Reply] = (), *, fault: Fault | None = None,
+                 models: Iterable[str] = ("scripted-model",), chunk_size: int = 4,
+                 chunk_delay: float = 0.0, send_usage: bool = True,
+                 reject_params: Iterable[str] = (), keep_stop: bool = False) -> None:
+        self._queue: list[Reply] = []
+        self.enqueue(*replies)
+        self.fault = fault
+        self.models = list(models)
+        self.chunk_size = chunk_size
+        self.chunk_delay = chunk_delay
+        self.send_usage = send_usage
+        self.reject_params = set(reject_params)
+        self.keep_stop = keep_stop
+        self.requests: list[dict[str, Any]] = []
+        self.calls: list[Call] = []
+        self.hangups = 0  # replies the client stopped reading before the end
+        self._lock = threading.Lock()
+        # Set on close, so sleeping handlers (slow faults) wake up instead of holding threads.
+        self.closing = threading.Event()
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.chat = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def enqueue(self, *replies: str | Reply) -> None:
+        self._queue.extend(r if isinstance(r, Reply) else Reply(r) for r in replies)
+
+    def start(self) -> ChatServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
+                                        name=f"ChatServer:{self.port}")
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.closing.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> ChatServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            if call.path.rstrip("/").endswith("/chat/completions"):
+                self.requests.append(call.body or {})
+
+    def _next(self) -> tuple[Reply, Fault | None]:
+        """The reply and fault for the next chat request."""
+        with self._lock:
+            if self.fault is not None and self.fault.status is not None:
+                return Reply(), self.fault  # an error answer leaves the queue alone
+            if self._queue:
+                reply = self._queue.pop(0)
+                return reply, reply.fault or self.fault
+            if self.fault is not None:
+                return Reply(), self.fault
+            n = len(self.requests)
+            return Reply(), Fault.server_error(f"ChatServer: no scripted reply left for request {n}")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True    # a handler stalled by a slow fault must not keep the process alive
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out or hang up are part of the script; real bugs still print.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def cut_at_stop(text: str, stop: list[str], keep_stop: bool = False) -> str:
+    """The reply up to the first stop string, as a server returns it."""
+    hits = [(text.find(s), s) for s in stop if s and s in text]
+    if not hits:
+        return text
+    index, matched = min(hits)
+    return text[: index + len(matched)] if keep_stop else text[:index]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # chunked transfer, so a dropped stream is detectably unfinished
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # keep test output clean
+
+    @property
+    def chat(self) -> ChatServer:
+        return self.server.chat  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:
+        self.chat._record(self._call(None))
+        if self.path.rstrip("/").endswith("/models"):
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "chat-server"}
+                    for m in self.chat.models]
+            self._json(200, {"object": "list", "data": data})
+        else:
+            self._error(404, f"No route for GET {self.path}", "not_found")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.chat._record(self._call(body))
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            return self._error(404, f"No route for POST {self.path}", "not_found")
+        rejected = sorted(self.chat.reject_params & body.keys())
+        if rejected:
+            return self._error(400, f"Unrecognized request argument supplied: {rejected[0]}",
+                               "invalid_request_error")
+        reply, fault = self.chat._next()
+        try:
+            self._answer(body, reply, fault or Fault())
+        except ConnectionError:  # the client hung up: a timeout, Ctrl-C, or it had enough
+            with self.chat._lock:
+                self.chat.hangups += 1
+            self.close_connection = True
+
+    def _call(self, body: dict[str, Any] | None) -> Call:
+        return Call(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+
+    def _answer(self, body: dict[str, Any], reply: Reply, fault: Fault) -> None:
+        if fault.delay and fault.after_chunks is None and self.chat.closing.wait(fault.delay):
+            return
+        if fault.status is not None:
+            message = fault.message.replace("{model}", str(body.get("model")))
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            return self._error(fault.status, message, fault.error_type, headers)
+        stop = body.get("stop") or []
+        text = cut_at_stop(reply.text, [stop] if isinstance(stop, str) else stop, self.chat.keep_stop)
+        size = self.chat.chunk_size
+        pieces = [text[i:i + size] for i in range(0, len(text), size)]
+        usage = self._usage(body, reply, len(pieces))
+        if not body.get("stream"):
+            return self._json(200, {
+                "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model"), "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._event(self._chunk(body, {"role": "assistant", "content": ""}))
+        for n, piece in enumerate(pieces):
+            if n == fault.after_chunks:
+                if fault.drop:
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)  # no final 0-length chunk
+                    self.close_connection = True
+                    return
+                if fault.delay and self.chat.closing.wait(fault.delay):
+                    return
+            if self.chat.chunk_delay:
+                time.sleep(self.chat.chunk_delay)
+            self._event(self._chunk(body, {"content": piece}))
+        self._event(self._chunk(body, {}, finish_reason="stop"))
+        if self.chat.send_usage and (body.get("stream_options") or {}).get("include_usage"):
+            self._event({**self._chunk(body, {}), "choices": [], "usage": usage})
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _usage(self, body: dict[str, Any], reply: Reply, pieces: int) -> dict[str, Any]:
+        given = reply.usage or {}
+        chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+        prompt = given.get("prompt_tokens", (chars + 3) // 4)
+        completion = given.get("completion_tokens", pieces)  # one "token" per chunk
+        return {"prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": given.get("cached_tokens", 0)}}
+
+    @staticmethod
+    def _chunk(body: dict[str, Any], delta: dict[str, Any], finish_reason: str | None = None) -> dict:
+        return {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0,
+                "model": body.get("model"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+
+    def _event(self, data: dict[str, Any]) -> None:
+        self._write_chunk(f"data: {json.dumps(data)}\n\n".encode())
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, error_type: str,
+               headers: dict[str, str] | None = None) -> None:
+        code = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}.get(status)
+        self._json(status, {"error": {"message": message, "type": error_type, "param": None,
+                                      "code": code}}, headers)

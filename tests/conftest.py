@@ -1,0 +1,48 @@
+"""Shared fixtures: a real IPython shell with the extension loaded, and replay files.
+
+The scripted (replay) model is the project's own feature, not a mock: tests drive the real
+loop, the real shell and real kernels with it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # tests also run from a source tree that is not installed
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def _ip():
+    from IPython.testing.globalipapp import start_ipython
+
+    ip = start_ipython()
+    ip.run_cell("%load_ext codeact_jupyter")
+    return ip
+
+
+@pytest.fixture
+def ip(_ip):
+    """The real IPython shell, with a clean user namespace for each test."""
+    _ip.run_cell("%reset -f")
+    _ip.run_cell("%config CodeActMagics.backend = 'replay'")
+    yield _ip
+    for name in ("backend", "model", "base_url", "api_key", "max_turns", "timeout", "confirm"):
+        _ip.config.CodeActMagics.pop(name, None)
+    magics = _ip.magics_manager.registry["CodeActMagics"]
+    for name, trait in magics.traits(config=True).items():
+        setattr(magics, name, trait.default())
+
+
+@pytest.fixture
+def replay(tmp_path):
+    """Write replies to a replay file and return its path: ``replay(["...", "..."])``."""
+    def write(replies, name="replies.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps(replies), encoding="utf-8")
+        return path
+    return write
