@@ -4,6 +4,7 @@ steps' own outputs appear live underneath, printed by the kernel as for any cell
 from __future__ import annotations
 
 import html
+import re
 import sys
 import time
 
@@ -16,7 +17,8 @@ UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
 
 def as_markdown(text: str) -> str:
     """The model's text with code blocks shown as highlighted Python."""
-    return text.replace(EXECUTE_OPEN, "\n```python\n").replace(EXECUTE_CLOSE, "\n```\n")
+    text = re.sub(r"\s*<execute>\s*", "\n\n```python\n", text)
+    return re.sub(r"\s*</execute>\s*", "\n```\n", text).lstrip("\n")
 
 
 def stats_line(stats: TurnStats) -> str:

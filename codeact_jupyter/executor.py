@@ -102,11 +102,28 @@ class KernelExecutor:
         self.keep_chars = keep_chars
         self._muted = False
         self._shown = 0
+        self._borrowed = False
+
+    def _take_execution_count(self) -> None:
+        """Inside ``%%codeact`` the magic's cell already holds the current number; a step
+        run now would reuse it (and clash in the history database), so take the next."""
+        shell = self.shell
+        if len(shell.user_ns.get("In", ())) > shell.execution_count:
+            shell.execution_count += 1
+            self._borrowed = True
+
+    def close(self) -> None:
+        """Give back the number taken for the first step: the magic's cell adds one when it
+        ends, so the user's next cell follows the last step without a gap."""
+        if self._borrowed:
+            self.shell.execution_count -= 1
+            self._borrowed = False
 
     def execute(self, code: str, timeout: float | None = None) -> StepResult:
         shell = self.shell
         capture = _StreamCapture(self.keep_chars)
         rich: list[dict] = []
+        self._take_execution_count()
         result = StepResult(execution_count=shell.execution_count)
         self._shown = 0
         with self._recording(capture, rich), _Deadline(timeout) as deadline:

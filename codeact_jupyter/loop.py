@@ -22,6 +22,7 @@ from .transcript_fit import fit_to_context
 # </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
 # not stop there themselves (CodeActAgent's generation config stops at </s> only).
 STOP = [EXECUTE_CLOSE, "<|im_end|>", "<|im_start|>"]
+STOPPED = "Task stopped. The steps that ran are kept, and so is everything they defined."
 EMPTY_REPLY_NUDGE = ("Observation:\n[Your reply was empty. Either run Python code inside "
                      "<execute></execute>, or answer the task in plain words.]")
 
@@ -78,6 +79,7 @@ class CodeActLoop:
                 return
             stopped = yield from self._step(reply.code, reply.thought)
             if stopped:
+                yield Notice(STOPPED)
                 yield from self._finish("stopped", turn)
                 return
         yield Notice(f"Stopped after {settings.max_turns} turns without a final answer "

@@ -13,13 +13,12 @@ from .backends import BackendError, create_backend
 from .context import build_context
 from .events import Done, Error, Event, Notice, TaskStarted
 from .executor import KernelExecutor
-from .loop import CodeActLoop, Confirm
+from .loop import STOPPED, CodeActLoop, Confirm
 from .run import Run, remember
 from .settings import TaskSettings
 
 Sink = Callable[[Event], None]
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
-STOPPED = "Task stopped. The steps that ran are kept, and so is everything they defined."
 
 
 def ask_in_kernel(code: str) -> str:
@@ -50,6 +49,7 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
             sink(event)
 
     events = None
+    executor = KernelExecutor(shell, keep_chars=settings.observation_limit)
     try:
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
@@ -57,8 +57,7 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
                                 notebook=notebook, errors=errors)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
-        loop = CodeActLoop(backend, KernelExecutor(shell, keep_chars=settings.observation_limit),
-                           settings, run, confirm=confirm)
+        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm)
         loop.start_messages(context)
         events = loop.events()
         for event in events:
@@ -75,6 +74,8 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
             emit(TaskStarted(run_id=run.run_id, task=task, backend=run.backend or settings.backend))
         emit(Error(str(exc)))
         emit(Done(reason="error", turns=_turns(run)))
+    finally:
+        executor.close()
     return run
 
 

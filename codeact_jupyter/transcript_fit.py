@@ -20,8 +20,9 @@ from typing import Callable
 SHORTENED_MARKER = "[observation shortened to fit the context window]"
 DROPPED_MARKER = "[observation dropped to fit the context window]"
 
-# Template tokens around each message (ChatML: <|im_start|>, role, newline, <|im_end|>, newline).
-MESSAGE_OVERHEAD_TOKENS = 5
+# Template tokens around each message (ChatML: <|im_start|>, role, newline, <|im_end|>, newline,
+# and one to spare for templates that spend more).
+MESSAGE_OVERHEAD_TOKENS = 6
 # What a shortened observation keeps, in characters: its beginning and its end.
 KEEP_HEAD_CHARS = 600
 KEEP_TAIL_CHARS = 400

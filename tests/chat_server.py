@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 
@@ -62,7 +62,8 @@ class Fault:
 
     @classmethod
     def dropped(cls, after_chunks: int = 2) -> Fault:
-        """Close the connection after ``after_chunks`` content chunks, with the body unfinished."""
+        """Close the connection after ``after_chunks`` content chunks (the reply must be longer),
+        leaving the chunked body unfinished, as a crashed server would."""
         return cls(drop=True, after_chunks=after_chunks)
 
 
@@ -126,7 +127,7 @@ class ChatServer:
         self.hangups = 0  # replies the client stopped reading before the end
         self._lock = threading.Lock()
         # Set on close, so sleeping handlers (slow faults) wake up instead of holding threads.
-        self.closing = threading.Event()
+        self._closing = threading.Event()
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.chat = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -149,7 +150,7 @@ class ChatServer:
         return self
 
     def close(self) -> None:
-        self.closing.set()
+        self._closing.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -242,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
         return Call(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
 
     def _answer(self, body: dict[str, Any], reply: Reply, fault: Fault) -> None:
-        if fault.delay and fault.after_chunks is None and self.chat.closing.wait(fault.delay):
+        if fault.delay and fault.after_chunks is None and self.chat._closing.wait(fault.delay):
             return
         if fault.status is not None:
             message = fault.message.replace("{model}", str(body.get("model")))
@@ -271,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)  # no final 0-length chunk
                     self.close_connection = True
                     return
-                if fault.delay and self.chat.closing.wait(fault.delay):
+                if fault.delay and self.chat._closing.wait(fault.delay):
                     return
             if self.chat.chunk_delay:
                 time.sleep(self.chat.chunk_delay)

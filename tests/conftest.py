@@ -6,6 +6,7 @@ loop, the real shell and real kernels with it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # tests also run from a source tree that is not installed
     sys.path.insert(0, str(ROOT))
+# Kernels started by the tests import the same source tree.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ CHATML_TEMPLATE = (
 MODEL_NAME = "tiny-codeact"
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 # Merges, each a pair of existing tokens (plain text); the results become tokens too.
-_WORDS = ("<execute>", "</execute>", "print", "import", "the", "def ", "result", " = ")
+_WORDS = ("<execute>", "</execute>", "print", "import", "the", "def ", "result", " = ",
+          "system", "user", "assistant")
 _PRINTABLE = set(range(0x20, 0x7F)) | {0x0A}
 _TOKEN_NORMAL, _TOKEN_CONTROL = 1, 3
 _BANNED_WEIGHT = -4.0  # times ~8 (channel 0 after RMSNorm): logit about -32

@@ -18,7 +18,7 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 # Local servers ignore the key, but the SDK refuses to build a client without one.
 PLACEHOLDER_KEY = "sk-no-key-required"
 MAX_STOP = 4  # OpenAI's API rejects more; the rest are applied here, on the streamed text.
-START_HINT = ("Is the server running and is the base URL right? (Ollama: `ollama serve`; "
+START_HINT = ("Is the server running, and is `--base-url` right? (Ollama: `ollama serve`; "
               "llama.cpp: `llama-server -m MODEL.gguf --port 8080`; vLLM: `vllm serve MODEL`.)")
 
 
@@ -136,8 +136,10 @@ class OpenAIBackend:
         except openai.OpenAIError as exc:
             message = _explain(exc, self)
             self._receiving = False
-            if self._api_key != PLACEHOLDER_KEY:
-                message = message.replace(self._api_key, "***")  # a server may echo the key
+            # A server may echo the key. Short ones ("EMPTY", vLLM's habit) are no secret,
+            # and replacing them would garble ordinary words.
+            if len(self._api_key) >= 8 and self._api_key != PLACEHOLDER_KEY:
+                message = message.replace(self._api_key, "***")
             raise BackendError(message) from None
 
 
@@ -152,7 +154,7 @@ def _explain(exc: Exception, backend: OpenAIBackend) -> str:
             return f"Timed out connecting to the model server at {url}. {START_HINT}"
         return (f"The model server at {url} did not answer within {backend.config.request_timeout:g} s. "
                 f"It may still be loading the model, or be too slow for this request: raise the "
-                f"request timeout (`--timeout` or `%config CodeActMagics.request_timeout`).")
+                f"request timeout (`%config CodeActMagics.request_timeout = 300`).")
     if isinstance(exc, openai.APIConnectionError) and backend._receiving:
         return (f"The connection to the model server at {url} broke off mid-reply. Did the server "
                 f"crash or restart? Check its log, then run the task again.")

@@ -110,12 +110,12 @@ export type CodeactEvent =
   | IDone;
 
 /** Metadata the extension puts on the cells it inserts (`cell.metadata.codeact`). */
-export interface ICellMark {
+export type CellMark = {
   run_id: string;
   step?: number;
   role?: 'answer';
   status?: StepStatus;
-}
+};
 
 /** True for a well-formed bridge message (the comm carries untyped JSON). */
 export function isBridgeMessage(data: unknown): data is IBridgeMessage {

@@ -1,0 +1,147 @@
+/**
+ * Mirrors a run into its notebook: each step becomes a code cell (below the cell that
+ * started the run, then below the previous step) holding its code, outputs and execution
+ * count; the answer becomes a Markdown cell. Only cells inserted here are ever changed.
+ * The browser executes nothing: the outputs are those the kernel recorded.
+ */
+import type { ICodeCellModel } from '@jupyterlab/cells';
+import type { SharedCell } from '@jupyter/ydoc';
+import type { INotebookModel } from '@jupyterlab/notebook';
+
+import type { CodeactBridge } from './bridge';
+import type {
+  CodeactEvent,
+  CellMark,
+  ICodeAction,
+  IObservation
+} from './events';
+import { recordRun } from './history';
+import type { RunModel } from './run';
+
+export class CellMirror {
+  constructor(bridge: CodeactBridge) {
+    bridge.runStarted.connect((_, run) => {
+      const cells = new RunCells(run);
+      run.eventReceived.connect((_, event) => cells.apply(event));
+    });
+  }
+}
+
+class RunCells {
+  constructor(private _run: RunModel) {
+    this._lastId = _run.cellId;
+  }
+
+  apply(event: CodeactEvent): void {
+    const model = this._run.notebook.content.model;
+    if (!model || this._run.notebook.isDisposed) {
+      return;
+    }
+    switch (event.type) {
+      case 'code_action':
+        this._insertStep(model, event);
+        break;
+      case 'observation':
+        this._fillStep(model, event);
+        break;
+      case 'answer':
+        this._insert(model, {
+          cell_type: 'markdown',
+          source: event.text,
+          metadata: { codeact: { run_id: this._run.runId, role: 'answer' } }
+        });
+        break;
+      case 'done':
+        for (const id of this._steps.values()) {
+          const cell = findCell(model, id) as ICodeCellModel | null;
+          if (cell?.type === 'code' && cell.executionState === 'running') {
+            cell.executionState = 'idle';
+          }
+        }
+        recordRun(model, this._run);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private _insertStep(model: INotebookModel, event: ICodeAction): void {
+    const mark: CellMark = { run_id: this._run.runId, step: event.step };
+    const id = this._insert(model, {
+      cell_type: 'code',
+      source: event.code,
+      metadata: { codeact: mark },
+      outputs: [],
+      execution_count: null
+    });
+    this._steps.set(event.step, id);
+    const cell = findCell(model, id) as ICodeCellModel | null;
+    if (cell) {
+      cell.executionState = 'running';
+    }
+  }
+
+  private _fillStep(model: INotebookModel, event: IObservation): void {
+    let id = this._steps.get(event.step);
+    if (id === undefined || !findCell(model, id)) {
+      // The step's cell is gone (or its start was missed): show the result anyway.
+      this._insertStep(model, { ...event, type: 'code_action', thought: '' });
+      id = this._steps.get(event.step)!;
+    }
+    const cell = findCell(model, id) as ICodeCellModel | null;
+    if (!cell || cell.type !== 'code') {
+      return;
+    }
+    cell.trusted = true; // outputs of this kernel, as when a cell runs
+    cell.outputs.clear();
+    for (const output of event.outputs) {
+      cell.outputs.add(output);
+    }
+    cell.executionCount = event.execution_count;
+    cell.executionState = 'idle';
+    const mark: CellMark = {
+      run_id: this._run.runId,
+      step: event.step,
+      status: event.status
+    };
+    cell.setMetadata('codeact', mark);
+  }
+
+  /** Inserts a cell below the last one of this run (at first: below the starting cell). */
+  private _insert(
+    model: INotebookModel,
+    cell: SharedCell.Cell
+  ): string {
+    const index = this._insertIndex(model);
+    const shared = model.sharedModel.insertCell(index, cell);
+    this._lastId = shared.getId();
+    return this._lastId;
+  }
+
+  private _insertIndex(model: INotebookModel): number {
+    for (const id of [this._lastId, this._run.cellId]) {
+      const index = id ? cellIndex(model, id) : -1;
+      if (index >= 0) {
+        return index + 1;
+      }
+    }
+    return model.cells.length;
+  }
+
+  private _lastId: string | null;
+  private _steps = new Map<number, string>();
+}
+
+function cellIndex(model: INotebookModel, id: string): number {
+  for (let i = 0; i < model.cells.length; i++) {
+    if (model.cells.get(i).id === id) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+function findCell(model: INotebookModel, id: string) {
+  const index = cellIndex(model, id);
+  return index >= 0 ? model.cells.get(index) : null;
+}

@@ -1,0 +1,264 @@
+/**
+ * The side panel's state: the active notebook and its kernel, that notebook's runs, the
+ * task in flight, and a pending input request. It starts a task with one execute request
+ * (the loop runs in the kernel), answers the kernel's input requests, and stops a task by
+ * interrupting the kernel.
+ */
+import type { ISessionContext } from '@jupyterlab/apputils';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type { CodeactBridge } from './bridge';
+import { CONFIRM_PROMPT_PREFIX } from './events';
+import { notebookDocument } from './document';
+import { IHistoryEntry, readHistory } from './history';
+import type { RunModel } from './run';
+
+/** The user's settings (schema/plugin.json); empty values leave the kernel's own. */
+export interface ISettings {
+  backend: string;
+  model: string;
+  endpoint: string;
+  turnLimit: number;
+  confirm: boolean;
+}
+
+export const DEFAULT_SETTINGS: ISettings = {
+  backend: '',
+  model: '',
+  endpoint: '',
+  turnLimit: 0,
+  confirm: false
+};
+
+export type KernelState = 'no-notebook' | 'no-kernel' | 'starting' | 'idle' | 'busy' | 'dead';
+
+/** An input request of the kernel, waiting for the panel's answer. */
+export interface IPendingInput {
+  prompt: string;
+  password: boolean;
+  /** A step confirmation: answered with run, skip or stop. */
+  isConfirm: boolean;
+}
+
+type ExecuteFuture = Kernel.IShellFuture<
+  KernelMessage.IExecuteRequestMsg,
+  KernelMessage.IExecuteReplyMsg
+>;
+
+export class PanelModel {
+  constructor(tracker: INotebookTracker, bridge: CodeactBridge) {
+    this._bridge = bridge;
+    bridge.runStarted.connect(this._onRunStarted, this);
+    tracker.currentChanged.connect((_, panel) => this._setNotebook(panel));
+    this._setNotebook(tracker.currentWidget);
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get settings(): ISettings {
+    return this._settings;
+  }
+  set settings(value: ISettings) {
+    this._settings = value;
+    this._changed.emit();
+  }
+
+  get notebook(): NotebookPanel | null {
+    return this._notebook;
+  }
+
+  get kernelState(): KernelState {
+    const context = this._notebook?.sessionContext;
+    if (!context) {
+      return 'no-notebook';
+    }
+    const kernel = context.session?.kernel;
+    if (!kernel) {
+      return context.isReady || context.hasNoKernel ? 'no-kernel' : 'starting';
+    }
+    switch (kernel.status) {
+      case 'idle':
+        return 'idle';
+      case 'busy':
+        return 'busy';
+      case 'dead':
+        return 'dead';
+      default:
+        return 'starting';
+    }
+  }
+
+  /** This notebook's runs since it was opened, oldest first. */
+  get runs(): RunModel[] {
+    return this._notebook ? this._bridge.runsOf(this._notebook) : [];
+  }
+
+  /** Tasks of earlier sessions, from the notebook's metadata. */
+  get history(): IHistoryEntry[] {
+    const shown = new Set(this.runs.map(run => run.runId));
+    return readHistory(this._notebook?.content.model ?? null).filter(
+      entry => !shown.has(entry.run_id)
+    );
+  }
+
+  get activeRun(): RunModel | null {
+    return this.runs.find(run => run.isRunning) ?? null;
+  }
+
+  /** A panel task was sent and its execute request has not finished. */
+  get isSending(): boolean {
+    return this._future !== null;
+  }
+
+  get pendingInput(): IPendingInput | null {
+    return this._pending;
+  }
+
+  /** Why the last panel request failed in the kernel, outside the agent's own errors. */
+  get requestError(): string | null {
+    return this._requestError;
+  }
+
+  get canStart(): boolean {
+    return this.kernelState === 'idle' && !this.isSending && !this.activeRun;
+  }
+
+  /** Start a task in the active notebook's kernel; resolves when the kernel is done. */
+  async startTask(task: string): Promise<void> {
+    const panel = this._notebook;
+    const kernel = panel?.sessionContext.session?.kernel;
+    if (!panel || !kernel || !task.trim() || !this.canStart) {
+      return;
+    }
+    const { backend, model, endpoint, turnLimit, confirm } = this._settings;
+    const request = {
+      task: task.trim(),
+      settings: {
+        backend,
+        model,
+        base_url: endpoint,
+        max_turns: turnLimit > 0 ? turnLimit : null,
+        confirm
+      },
+      notebook: notebookDocument(panel)
+    };
+    // A JSON string literal is a valid Python string literal.
+    const code =
+      "__import__('codeact_jupyter.lab_bridge', fromlist=['_']).run_panel_task(" +
+      JSON.stringify(JSON.stringify(request)) +
+      ')';
+    const activeCell = panel.content.activeCell;
+    const future = kernel.requestExecute(
+      { code, store_history: false, allow_stdin: true, stop_on_error: false },
+      true,
+      activeCell ? { cellId: activeCell.model.id } : {}
+    );
+    this._future = future;
+    this._requestError = null;
+    future.onStdin = msg => this._onStdin(future, msg);
+    future.onReply = msg => this._onReply(msg);
+    this._changed.emit();
+    try {
+      await future.done;
+    } catch (reason) {
+      this._requestError = `The kernel did not finish the task: ${reason}`;
+    } finally {
+      if (this._future === future) {
+        this._future = null;
+        this._pending = null;
+        this._reply = null;
+      }
+      this._changed.emit();
+    }
+  }
+
+  /** Stop the running task: answer "stop" to a pending confirmation, else interrupt. */
+  stop(): void {
+    if (this._pending?.isConfirm) {
+      this.answerInput('stop');
+      return;
+    }
+    void this._notebook?.sessionContext.session?.kernel?.interrupt();
+  }
+
+  answerInput(value: string): void {
+    const reply = this._reply;
+    this._pending = null;
+    this._reply = null;
+    if (reply) {
+      reply(value);
+    }
+    this._changed.emit();
+  }
+
+  dispose(): void {
+    Signal.clearData(this);
+  }
+
+  private _setNotebook(panel: NotebookPanel | null): void {
+    const old = this._notebook?.sessionContext;
+    if (old) {
+      old.statusChanged.disconnect(this._emit, this);
+      old.kernelChanged.disconnect(this._emit, this);
+      old.connectionStatusChanged.disconnect(this._emit, this);
+    }
+    this._notebook = panel;
+    const context: ISessionContext | undefined = panel?.sessionContext;
+    if (context) {
+      context.statusChanged.connect(this._emit, this);
+      context.kernelChanged.connect(this._emit, this);
+      context.connectionStatusChanged.connect(this._emit, this);
+      void context.ready.then(() => this._emit());
+    }
+    this._emit();
+  }
+
+  private _onRunStarted(_: CodeactBridge, run: RunModel): void {
+    run.changed.connect(this._emit, this);
+    this._emit();
+  }
+
+  private _onStdin(future: ExecuteFuture, msg: KernelMessage.IStdinMessage): void {
+    if (msg.header.msg_type !== 'input_request') {
+      return;
+    }
+    const request = msg as KernelMessage.IInputRequestMsg;
+    const content = request.content;
+    this._pending = {
+      prompt: content.prompt,
+      password: content.password,
+      isConfirm: content.prompt.startsWith(CONFIRM_PROMPT_PREFIX)
+    };
+    this._reply = value =>
+      future.sendInputReply({ status: 'ok', value }, request.header);
+    this._changed.emit();
+  }
+
+  private _onReply(msg: KernelMessage.IExecuteReplyMsg): void {
+    const content = msg.content;
+    if (content.status === 'error') {
+      this._requestError =
+        content.ename === 'ModuleNotFoundError'
+          ? `This kernel cannot run CodeAct tasks (${content.evalue}). ` +
+            "Install codeact-jupyter in the kernel's environment."
+          : `${content.ename}: ${content.evalue}`;
+    }
+  }
+
+  private _emit(): void {
+    this._changed.emit();
+  }
+
+  private _bridge: CodeactBridge;
+  private _notebook: NotebookPanel | null = null;
+  private _settings: ISettings = DEFAULT_SETTINGS;
+  private _future: ExecuteFuture | null = null;
+  private _pending: IPendingInput | null = null;
+  private _reply: ((value: string) => void) | null = null;
+  private _requestError: string | null = null;
+  private _changed = new Signal<this, void>(this);
+}

@@ -1,0 +1,180 @@
+/**
+ * One run of the agent as the browser sees it: built from the events the kernel sends,
+ * in order. Views (the side panel, the cell mirror) read it and listen to its signals.
+ */
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type {
+  CodeactEvent,
+  IDone,
+  IRunHeader,
+  Origin,
+  StepStatus
+} from './events';
+
+/** What the panel shows of a run, in the order it happened. */
+export type RunItem =
+  | { kind: 'text'; text: string }
+  | {
+      kind: 'step';
+      step: number;
+      code: string;
+      status: StepStatus | 'running';
+      observation: string;
+    }
+  | { kind: 'notice'; text: string }
+  | { kind: 'answer'; text: string }
+  | { kind: 'error'; text: string };
+
+export type StepItem = Extract<RunItem, { kind: 'step' }>;
+
+export class RunModel {
+  constructor(options: RunModel.IOptions) {
+    this.runId = options.header.run_id;
+    this.origin = options.header.origin;
+    this.cellId = options.header.cell_id;
+    this.notebook = options.notebook;
+    this.requestId = options.requestId;
+  }
+
+  readonly runId: string;
+  readonly origin: Origin;
+  /** The cell that started the run: the `%%codeact` cell, or the active cell for the panel. */
+  readonly cellId: string | null;
+  readonly notebook: NotebookPanel;
+  /** The msg_id of the execute request the run belongs to. */
+  readonly requestId: string;
+
+  task = '';
+  backend = '';
+  items: RunItem[] = [];
+  done: IDone | null = null;
+
+  get isRunning(): boolean {
+    return this.done === null;
+  }
+
+  /** Each event, after the run's state took it in. */
+  get eventReceived(): ISignal<this, CodeactEvent> {
+    return this._eventReceived;
+  }
+
+  /** The run's state changed (the panel re-renders). */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get steps(): StepItem[] {
+    return this.items.filter((item): item is StepItem => item.kind === 'step');
+  }
+
+  get answer(): string | null {
+    const item = this.items.find(item => item.kind === 'answer');
+    return item ? item.text : null;
+  }
+
+  handle(event: CodeactEvent): void {
+    if (this.done) {
+      return;
+    }
+    this._apply(event);
+    this._eventReceived.emit(event);
+    this._changed.emit();
+  }
+
+  /** The kernel closed the run's comm; a run that never said it was done ended abruptly. */
+  close(): void {
+    if (this.done) {
+      return;
+    }
+    this.handle({
+      type: 'error',
+      message: 'The task ended without finishing (see the output of the cell that ran it).'
+    });
+    this.handle({ type: 'done', reason: 'error', turns: 0 });
+  }
+
+  private _apply(event: CodeactEvent): void {
+    switch (event.type) {
+      case 'task_started':
+        this.task = event.task;
+        this.backend = event.backend;
+        break;
+      case 'turn_started':
+        this.items.push({ kind: 'text', text: '' });
+        break;
+      case 'text_delta': {
+        const last = this.items[this.items.length - 1];
+        if (last && last.kind === 'text') {
+          last.text += event.text;
+        } else {
+          this.items.push({ kind: 'text', text: event.text });
+        }
+        break;
+      }
+      case 'code_action':
+        // The streamed reply held the code; from now on the step shows it.
+        this._replaceStreamedText(event.thought);
+        this.items.push({
+          kind: 'step',
+          step: event.step,
+          code: event.code,
+          status: 'running',
+          observation: ''
+        });
+        break;
+      case 'observation': {
+        const step = this.steps.find(item => item.step === event.step);
+        if (step) {
+          step.status = event.status;
+          step.observation = event.text;
+        }
+        break;
+      }
+      case 'notice':
+        this.items.push({ kind: 'notice', text: event.text });
+        break;
+      case 'answer':
+        this._replaceStreamedText('');
+        this.items.push({ kind: 'answer', text: event.text });
+        break;
+      case 'error':
+        this.items.push({ kind: 'error', text: event.message });
+        break;
+      case 'done':
+        this.done = event;
+        for (const step of this.steps) {
+          if (step.status === 'running') {
+            step.status = 'interrupted';
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private _replaceStreamedText(text: string): void {
+    const last = this.items[this.items.length - 1];
+    if (!last || last.kind !== 'text') {
+      return;
+    }
+    if (text.trim()) {
+      last.text = text;
+    } else {
+      this.items.pop();
+    }
+  }
+
+  private _eventReceived = new Signal<this, CodeactEvent>(this);
+  private _changed = new Signal<this, void>(this);
+}
+
+export namespace RunModel {
+  export interface IOptions {
+    header: IRunHeader;
+    notebook: NotebookPanel;
+    requestId: string;
+  }
+}

@@ -1,0 +1,80 @@
+"""Runaway code, floods and interrupts end cleanly: what was done is kept."""
+import signal
+import threading
+
+from codeact_jupyter.backends.base import BackendConfig
+from codeact_jupyter.events import Done, Notice, Observation
+from codeact_jupyter.loop import STOPPED
+from codeact_jupyter.runner import run_task
+from codeact_jupyter.settings import TaskSettings
+
+
+def settings_for(path, **kw):
+    extras = kw.pop("extras", {})
+    return TaskSettings(backend="replay", backend_config=BackendConfig(model=str(path), extras=extras), **kw)
+
+
+def interrupt_main_after(seconds):
+    """What the Stop button does: a real SIGINT to the kernel's main thread."""
+    timer = threading.Timer(seconds, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_a_step_that_hangs_is_interrupted_and_the_model_is_told(ip, replay):
+    path = replay(["<execute>\nimport time\nprint('starting')\ntime.sleep(60)\n</execute>",
+                   "It was too slow, so I stopped."])
+    events = []
+    record = run_task(ip, "t", settings_for(path, step_timeout=1), [events.append])
+    step = record.steps[0]
+    assert step.status == "timeout"
+    assert step.observation.startswith("Observation:\nstarting")
+    assert "stopped after 1 s" in step.observation
+    assert record.answer == "It was too slow, so I stopped."  # the task went on
+
+
+def test_a_step_printing_100_mb_is_cut_for_the_model_and_the_screen(ip, replay, capsys):
+    path = replay(["<execute>\nfor i in range(1_000_000):\n    print('x' * 98, i)\n</execute>", "Done."])
+    record = run_task(ip, "t", settings_for(path, observation_limit=2000), [lambda e: None])
+    observation = record.steps[0].observation
+    assert len(observation) < 2200
+    assert "characters cut" in observation
+    assert observation.rstrip().endswith("999999")  # the tail is kept
+    shown = capsys.readouterr().out
+    assert len(shown) < 300_000 and "output cut after 200,000 characters" in shown
+    assert record.answer == "Done."
+
+
+def test_interrupt_during_a_step_stops_the_task_and_keeps_the_work(ip, replay):
+    path = replay(["<execute>\nbefore = 1\n</execute>",
+                   "<execute>\nimport time\ntime.sleep(60)\n</execute>", "never read"])
+    events = []
+    timer = interrupt_main_after(1.5)
+    record = run_task(ip, "t", settings_for(path), [events.append])
+    timer.join()
+    assert ip.user_ns["before"] == 1
+    assert [e.status for e in events if isinstance(e, Observation)] == ["ok", "interrupted"]
+    assert Notice(STOPPED) in events
+    assert events[-1] == Done(reason="stopped", turns=2)
+    assert record.done_reason == "stopped"
+
+
+def test_interrupt_during_generation_stops_cleanly(ip, replay):
+    path = replay(["<execute>\ndone_first = True\n</execute>", "x" * 4000])
+    events = []
+    timer = interrupt_main_after(1.0)
+    # 8 characters every 5 ms: the second reply takes ~2.5 s to stream.
+    record = run_task(ip, "t", settings_for(path, extras={"replay_delay": 0.005}), [events.append])
+    timer.join()
+    assert ip.user_ns["done_first"] is True
+    assert Notice(STOPPED) in events
+    assert events[-1].reason == "stopped"
+    assert record.answer is None
+
+
+def test_the_magic_cell_itself_succeeds_after_an_interrupt(ip, replay):
+    path = replay(["<execute>\nimport time\ntime.sleep(60)\n</execute>"])
+    timer = interrupt_main_after(1.0)
+    result = ip.run_cell(f"%%codeact --model {path} wait\n")
+    timer.join()
+    assert result.error_in_exec is None  # no traceback from our internals
