@@ -83,11 +83,14 @@ def write_tiny_gguf(
     layers: int = 2,
     heads: int = 4,
     end_of_turn_logit: float | None = None,
+    token_logits: dict[str, float] | None = None,
     seed: int = 0,
     name: str = MODEL_NAME,
 ) -> Path:
     """Write the model to ``path`` and return it. ``chat_template=None`` leaves the template out;
-    ``end_of_turn_logit`` (e.g. 30.0) makes ``<|im_end|>`` the likeliest next token."""
+    ``end_of_turn_logit`` (e.g. 30.0) makes ``<|im_end|>`` the likeliest next token;
+    ``token_logits`` ({"<execute>": 3.0}) raises the logit of those tokens (texts in the
+    vocabulary) by about that much."""
     import gguf
 
     path = Path(path)
@@ -128,6 +131,9 @@ def write_tiny_gguf(
         output[token_id, 0] = 0.0 if allowed else _BANNED_WEIGHT
     if end_of_turn_logit is not None:
         output[tokens.index("<|im_end|>"), 0] = end_of_turn_logit / np.sqrt(hidden)
+    u2b_text = {bytes(data).decode("latin-1"): i for i, data in enumerate(raw) if data is not None}
+    for text, logit in (token_logits or {}).items():
+        output[u2b_text[text], 0] = logit / np.sqrt(hidden)
 
     writer.add_tensor("token_embd.weight", embed)
     writer.add_tensor("output_norm.weight", np.ones(hidden, dtype=np.float32))

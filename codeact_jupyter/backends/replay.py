@@ -3,7 +3,7 @@
 A first-class backend for demos, tutorials, reproducible runs and tests. Replies stream in
 small chunks, and stop strings are honoured the way a real server honours them (the reply
 is cut at the first one, which is dropped), so a replayed run behaves like a live one.
-Record one from any run with ``codeact_jupyter.last_run().save_replay("replies.json")``.
+Bundled demos are found by name (``--model quickstart``). Record one from any run with ``codeact_jupyter.last_run().save_replay("replies.json")``.
 """
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ def load_replies(path: str | None) -> list[str]:
         raise BackendError("The replay backend needs a file of replies: "
                            "--backend replay --model replies.json (a JSON list of strings).")
     file = Path(path).expanduser()
+    if not file.is_file() and bundled(path).is_file():
+        file = bundled(path)  # a demo shipped with the package, e.g. --model quickstart
     if not file.is_file():
         raise BackendError(f"Replay file not found: {file}. Pass the path of a JSON file "
                            "holding a list of reply strings with --model.")
@@ -75,6 +77,10 @@ def load_replies(path: str | None) -> list[str]:
         raise BackendError(f"Replay file {file} must hold a JSON list of strings, "
                            "one assistant reply per turn, e.g. [\"<execute>\\nprint(1)\\n</execute>\", \"Done.\"].")
     return data
+
+
+def bundled(name: str) -> Path:
+    return Path(__file__).resolve().parents[1] / "replays" / f"{name}.json"
 
 
 def _cut_at_stop(reply: str, stop: list[str]) -> str:
