@@ -75,7 +75,8 @@ def fit_to_context(
         state[i] = "removed"
     out = [m for j, m in enumerate(out) if j not in gone]
 
-    counts = {s: sum(1 for v in state.values() if v == s) for s in ("shortened", "dropped", "removed")}
+    stages = ("shortened", "dropped", "removed")
+    counts = {stage: sum(1 for v in state.values() if v == stage) for stage in stages}
     return out, _notice(limit_tokens, total, **counts)
 
 
@@ -119,7 +120,8 @@ def _notice(limit: int, total: int, shortened: int, dropped: int, removed: int) 
     if removed:
         parts.append(f"removed the {_n(removed, 'oldest step')} entirely")
     if not parts:
-        text = f"The conversation is over the model's context window ({limit} tokens for the prompt)"
+        text = ("The conversation is over the model's context window "
+                f"({limit} tokens for the prompt)")
     else:
         text = (f"The conversation no longer fit the model's context window ({limit} tokens "
                 f"for the prompt): {_join(parts)}")

@@ -119,3 +119,14 @@ def test_the_stop_button_during_a_step_ends_the_task_cleanly(kernel, replay):
     assert "codeact_jupyter" not in shown  # no traceback from our internals
     _, outputs, _ = collect(kc, "print(before)")
     assert text_of(outputs).strip() == "kept"
+
+
+def test_magics_and_shell_commands_work_inside_a_step(kernel, replay):
+    km, kc = kernel
+    path = replay(["<execute>\n!echo from-the-shell\n%time squared = 12 ** 2\nprint(squared)\n</execute>", "Done."])
+    reply, _, _ = collect(kc, f"%%codeact --backend replay --model {path} go\n")
+    _, outputs, _ = collect(kc, "import codeact_jupyter; print(codeact_jupyter.last_run().steps[0].observation)")
+    observation = text_of(outputs)
+    assert "from-the-shell" in observation
+    assert "Wall time" in observation
+    assert "144" in observation

@@ -2,17 +2,22 @@
 
 The model has a GPT-2 style byte-level BPE tokenizer (256 byte tokens, a few merges,
 ``<|im_start|>`` / ``<|im_end|>`` control tokens) and, unless told otherwise, a ChatML Jinja
-template in ``tokenizer.chat_template``. Its weights are random, so it writes gibberish, but
-only printable ASCII: embedding channel 0 is a constant that attention and feed-forward never
-change, and the output row of every token that would decode to other bytes reads that channel
-with a large negative weight. The control tokens are pushed down the same way (so a reply runs
-to ``max_tokens``) unless ``end_of_turn_logit`` asks for ``<|im_end|>`` to be favoured.
+template in ``tokenizer.chat_template``. ``tokenizer="spm"`` gives it a SentencePiece
+vocabulary instead, like Mistral's (``<s>`` added at the start, ``</s>`` as end of sequence,
+a space before each text fragment, byte fallback tokens).
+
+Its weights are random, so it writes gibberish, but only printable ASCII: embedding channel 0
+is a constant that attention and feed-forward never change, and the output row of every
+token that would decode to other bytes reads that channel with a large negative weight. The
+control tokens are pushed down the same way (so a reply runs to ``max_tokens``) unless
+``end_of_turn_logit`` asks for ``<|im_end|>`` to be favoured.
 
     python tests/tiny_gguf.py /tmp/tiny.gguf     # writes one by hand
 """
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +30,11 @@ CHATML_TEMPLATE = (
 )
 
 MODEL_NAME = "tiny-codeact"
-SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 # Merges, each a pair of existing tokens (plain text); the results become tokens too.
 _WORDS = ("<execute>", "</execute>", "print", "import", "the", "def ", "result", " = ",
           "system", "user", "assistant")
 _PRINTABLE = set(range(0x20, 0x7F)) | {0x0A}
-_TOKEN_NORMAL, _TOKEN_CONTROL = 1, 3
+_TOKEN_NORMAL, _TOKEN_UNKNOWN, _TOKEN_CONTROL, _TOKEN_BYTE = 1, 2, 3, 6
 _BANNED_WEIGHT = -4.0  # times ~8 (channel 0 after RMSNorm): logit about -32
 
 
@@ -47,12 +51,24 @@ def _byte_to_unicode() -> dict[int, str]:
     return {b: chr(c) for b, c in zip(keep, chars)}
 
 
-def _vocabulary() -> tuple[list[str], list[int], list[str], list[bytes | None]]:
-    """Token texts, token types, merges, and the bytes each token decodes to (None: control)."""
+@dataclass
+class _Vocabulary:
+    model: str  # tokenizer.ggml.model
+    tokens: list[str]
+    types: list[int]
+    raw: list[bytes | None]  # what each token decodes to; None for control tokens
+    bos: str
+    eos: str
+    add_bos: bool
+    merges: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+
+def _bpe_vocabulary() -> _Vocabulary:
     b2u = _byte_to_unicode()
     tokens = [b2u[b] for b in range(256)]
     merges: list[str] = []
-    known = {t: i for i, t in enumerate(tokens)}
+    known = set(tokens)
     for word in _WORDS:
         data = word.encode()
         current = b2u[data[0]]
@@ -61,17 +77,39 @@ def _vocabulary() -> tuple[list[str], list[int], list[str], list[bytes | None]]:
             merged = current + piece
             if merged not in known:
                 merges.append(f"{current} {piece}")
-                known[merged] = len(tokens)
+                known.add(merged)
                 tokens.append(merged)
             current = merged
     u2b = {u: b for b, u in b2u.items()}
     raw: list[bytes | None] = [bytes(u2b[c] for c in tok) for tok in tokens]
     types = [_TOKEN_NORMAL] * len(tokens)
-    for special in SPECIAL_TOKENS:
+    for special in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
         tokens.append(special)
         types.append(_TOKEN_CONTROL)
         raw.append(None)
-    return tokens, types, merges, raw
+    return _Vocabulary("gpt2", tokens, types, raw, "<|endoftext|>", "<|im_end|>", False, merges)
+
+
+def _spm_vocabulary() -> _Vocabulary:
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    types = [_TOKEN_UNKNOWN, _TOKEN_CONTROL, _TOKEN_CONTROL] + [_TOKEN_BYTE] * 256
+    raw: list[bytes | None] = [None, None, None] + [bytes([b]) for b in range(256)]
+    pieces = ["\u2581"] + [chr(c) for c in range(0x21, 0x7F)]
+    for word in _WORDS:
+        text = word.replace(" ", "\u2581")
+        for n in range(2, len(text) + 1):
+            pieces.append(text[:n])
+            pieces.append("\u2581" + text[:n])
+    for piece in dict.fromkeys(pieces):
+        tokens.append(piece)
+        types.append(_TOKEN_NORMAL)
+        raw.append(piece.replace("\u2581", " ").encode())
+    for special in ("<|im_start|>", "<|im_end|>"):
+        tokens.append(special)
+        types.append(_TOKEN_CONTROL)
+        raw.append(None)
+    scores = [float(len(t)) if ty == _TOKEN_NORMAL else 0.0 for t, ty in zip(tokens, types)]
+    return _Vocabulary("llama", tokens, types, raw, "<s>", "</s>", True, scores=scores)
 
 
 def write_tiny_gguf(
@@ -84,6 +122,7 @@ def write_tiny_gguf(
     heads: int = 4,
     end_of_turn_logit: float | None = None,
     token_logits: dict[str, float] | None = None,
+    tokenizer: str = "bpe",
     seed: int = 0,
     name: str = MODEL_NAME,
 ) -> Path:
@@ -95,7 +134,8 @@ def write_tiny_gguf(
 
     path = Path(path)
     rng = np.random.default_rng(seed)
-    tokens, types, merges, raw = _vocabulary()
+    vocab = _spm_vocabulary() if tokenizer == "spm" else _bpe_vocabulary()
+    tokens, raw = vocab.tokens, vocab.raw
     n_vocab, n_ff, head_dim = len(tokens), hidden * 2, hidden // heads
 
     writer = gguf.GGUFWriter(str(path), "llama")
@@ -109,14 +149,18 @@ def write_tiny_gguf(
     writer.add_rope_dimension_count(head_dim)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("gpt-2")
+    writer.add_tokenizer_model(vocab.model)
+    if vocab.model == "gpt2":
+        writer.add_tokenizer_pre("gpt-2")
+        writer.add_token_merges(vocab.merges)
+    else:
+        writer.add_token_scores(vocab.scores)
+        writer.add_unk_token_id(0)
     writer.add_token_list(tokens)
-    writer.add_token_types(types)
-    writer.add_token_merges(merges)
-    writer.add_bos_token_id(tokens.index("<|endoftext|>"))
-    writer.add_eos_token_id(tokens.index("<|im_end|>"))
-    writer.add_add_bos_token(False)
+    writer.add_token_types(vocab.types)
+    writer.add_bos_token_id(tokens.index(vocab.bos))
+    writer.add_eos_token_id(tokens.index(vocab.eos))
+    writer.add_add_bos_token(vocab.add_bos)
     if chat_template is not None:
         writer.add_chat_template(chat_template)
 
@@ -131,9 +175,9 @@ def write_tiny_gguf(
         output[token_id, 0] = 0.0 if allowed else _BANNED_WEIGHT
     if end_of_turn_logit is not None:
         output[tokens.index("<|im_end|>"), 0] = end_of_turn_logit / np.sqrt(hidden)
-    u2b_text = {bytes(data).decode("latin-1"): i for i, data in enumerate(raw) if data is not None}
+    by_text = {data.decode("latin-1"): i for i, data in enumerate(raw) if data is not None}
     for text, logit in (token_logits or {}).items():
-        output[u2b_text[text], 0] = logit / np.sqrt(hidden)
+        output[by_text[text], 0] = logit / np.sqrt(hidden)
 
     writer.add_tensor("token_embd.weight", embed)
     writer.add_tensor("output_norm.weight", np.ones(hidden, dtype=np.float32))

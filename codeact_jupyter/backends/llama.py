@@ -78,6 +78,8 @@ class LlamaBackend:
         return self.prompt.count(text)
 
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
+        """Yield the reply as llama.cpp writes it. ``last_usage.seconds`` counts the time spent
+        in the model (prompt and decoding), not the time the caller spends between chunks."""
         self.last_usage = None
         started = time.perf_counter()
         tokens = self.prompt.tokens(self.prompt.render(messages))
@@ -98,20 +100,29 @@ class LlamaBackend:
             stream=True,
             grammar=self._grammar,
         )
+        busy = time.perf_counter() - started
         try:
-            for chunk in completion:
+            while True:
+                resumed = time.perf_counter()
+                try:
+                    chunk = next(completion, None)
+                except (RuntimeError, ValueError, OSError) as exc:  # llama_decode failures
+                    raise BackendError(
+                        f"llama.cpp failed while writing the reply ({exc}). If this repeats, "
+                        "load the model with a smaller context size or fewer GPU layers."
+                    ) from exc
+                busy += time.perf_counter() - resumed
+                if chunk is None:
+                    break
                 text = chunk["choices"][0]["text"]
                 if text:
                     yield text
         finally:
             completion.close()
+            self.prompt.context.record(tokens)
             generated = max(0, self.llm.n_tokens - len(tokens) + 1)
-            self.last_usage = Usage(
-                prompt_tokens=len(tokens),
-                evaluated_tokens=evaluated,
-                generated_tokens=generated,
-                seconds=time.perf_counter() - started,
-            )
+            self.last_usage = Usage(prompt_tokens=len(tokens), evaluated_tokens=evaluated,
+                                    generated_tokens=generated, seconds=busy)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -123,7 +134,8 @@ class LlamaBackend:
         return min(prefix, len(tokens) - 1)
 
     def _make_grammar(self, option: Any) -> Any:
-        if not option or (isinstance(option, str) and option.strip().lower() in {"0", "false", "off", "no"}):
+        off = isinstance(option, str) and option.strip().lower() in {"0", "false", "off", "no"}
+        if not option or off:
             return None
         text = _grammar_text(option)
         validate_grammar(self.llm, text)
@@ -134,7 +146,8 @@ class LlamaBackend:
 
 def default_grammar() -> str:
     """The packaged GBNF grammar: thoughts plus one ``<execute>`` block, or a plain answer."""
-    return resources.files("codeact_jupyter").joinpath("prompts", GRAMMAR_RESOURCE).read_text("utf-8")
+    prompts = resources.files("codeact_jupyter").joinpath("prompts")
+    return prompts.joinpath(GRAMMAR_RESOURCE).read_text("utf-8")
 
 
 def _grammar_text(option: Any) -> str:

@@ -107,7 +107,8 @@ def read_gguf_info(path: Path) -> GGUFInfo:
 def _not_gguf_message(path: Path, magic: bytes) -> str:
     hint = ""
     if magic[:2] == b"PK" or magic[:1] == b"{" or magic[:4] == b"\x80\x02\x8a\x0a":
-        hint = " It looks like a PyTorch or safetensors checkpoint; llama.cpp needs a GGUF conversion."
+        hint = (" It looks like a PyTorch or safetensors checkpoint; llama.cpp needs a GGUF "
+                "conversion.")
     elif magic.lstrip().startswith(b"<") or magic.startswith(b"ver"):
         hint = " It looks like a web page or a Git LFS pointer rather than the model itself."
     return (

@@ -69,14 +69,19 @@ def _missing_file_message(spec: str, local: Path) -> str:
 
 def download(repo_id: str, filename: str) -> Path:
     """The cached file, downloaded first when it is not in the cache yet."""
+    import inspect
+
     import huggingface_hub
-    from huggingface_hub import errors
+    from huggingface_hub import utils as errors  # also where versions before 0.24 keep them
 
     cached = huggingface_hub.try_to_load_from_cache(repo_id, filename)
     if isinstance(cached, str) and os.path.isfile(cached):
         return Path(cached)
+    options = {}
+    if "tqdm_class" in inspect.signature(huggingface_hub.hf_hub_download).parameters:
+        options["tqdm_class"] = _progress_bar()  # older versions pick tqdm.auto themselves
     try:
-        return Path(huggingface_hub.hf_hub_download(repo_id, filename, tqdm_class=_progress_bar()))
+        return Path(huggingface_hub.hf_hub_download(repo_id, filename, **options))
     except errors.LocalEntryNotFoundError as exc:
         raise BackendError(_offline_message(repo_id, filename, exc)) from exc
     except (errors.RepositoryNotFoundError, errors.GatedRepoError) as exc:
@@ -88,7 +93,8 @@ def download(repo_id: str, filename: str) -> Path:
     except errors.EntryNotFoundError as exc:
         raise BackendError(
             f"The Hugging Face repository {repo_id} has no file {filename!r}. Check the file name "
-            f"on https://huggingface.co/{repo_id}/tree/main and pass `--model {repo_id}:<file>.gguf`."
+            f"on https://huggingface.co/{repo_id}/tree/main and pass "
+            f"`--model {repo_id}:<file>.gguf`."
         ) from exc
     except (OSError, ValueError) as exc:  # disk full, permissions, HTTP errors...
         raise BackendError(

@@ -133,7 +133,9 @@ def gpu_kind() -> str:
     return "GPU"
 
 
-def plan_device(device: str | None, gpu_layers: int | None, n_layers: int | None) -> tuple[int, str]:
+def plan_device(
+    device: str | None, gpu_layers: int | None, n_layers: int | None
+) -> tuple[int, str]:
     """``(n_gpu_layers, label)`` for the requested device: all layers on the GPU by default
     when llama.cpp has one, the CPU otherwise. Raise BackendError for a GPU it lacks."""
     device = (device or "auto").strip().lower()
@@ -149,7 +151,7 @@ def plan_device(device: str | None, gpu_layers: int | None, n_layers: int | None
     kind = gpu_kind()
     if layers < 0 or (n_layers is not None and layers > n_layers):
         return -1, f"{kind} (all layers)"
-    return layers, f"{kind} ({layers} of {n_layers} layers)" if n_layers else f"{kind} ({layers} layers)"
+    return layers, f"{kind} ({layers} of {n_layers} layers)" if n_layers else f"{kind} ({layers})"
 
 
 def no_gpu_message() -> str:

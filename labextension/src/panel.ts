@@ -3,8 +3,8 @@
  */
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { LabIcon } from '@jupyterlab/ui-components';
-import { StackedPanel } from '@lumino/widgets';
+import { LabIcon, SidePanel } from '@jupyterlab/ui-components';
+import { Panel } from '@lumino/widgets';
 
 import type { CodeactBridge } from './bridge';
 import { PanelModel } from './model';
@@ -19,15 +19,15 @@ const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
 
 export const codeactIcon = new LabIcon({ name: 'codeact-jupyter:icon', svgstr: ICON_SVG });
 
-export class CodeactPanel extends StackedPanel {
+export class CodeactPanel extends SidePanel {
   constructor(options: CodeactPanel.IOptions) {
-    super();
+    super({ content: new Panel() }); // one view: no accordion sections
     this.id = 'codeact-panel';
     this.addClass('jp-codeact-sidebar');
     this.title.icon = codeactIcon;
     this.title.caption = 'CodeAct agent';
     this._model = new PanelModel(options.tracker, options.bridge);
-    this.addWidget(new CodeactView(this._model, options.rendermime, options.openSettings));
+    this.content.addWidget(new CodeactView(this._model, options.rendermime, options.openSettings));
   }
 
   get model(): PanelModel {

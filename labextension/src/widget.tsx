@@ -55,7 +55,9 @@ function PanelView({ model, rendermime, openSettings }: IViewProps): JSX.Element
     <div className="jp-codeact-panel">
       <div className="jp-codeact-header">
         <span className="jp-codeact-title">CodeAct</span>
-        <span className="jp-codeact-modelLine">{describeSettings(model.settings)}</span>
+        <span className="jp-codeact-modelLine" title={describeSettings(model.settings)}>
+          {describeSettings(model.settings)}
+        </span>
         <button className="jp-codeact-settingsButton" title="CodeAct settings" onClick={openSettings}>
           Settings
         </button>
@@ -68,11 +70,20 @@ function PanelView({ model, rendermime, openSettings }: IViewProps): JSX.Element
         {runs.length === 0 && history.length === 0 && <EmptyState openSettings={openSettings} />}
         {history.length > 0 && <History entries={history} />}
         {runs.map(run => (
-          <RunView key={run.runId} run={run} rendermime={rendermime} />
+          <RunView
+            key={run.runId}
+            run={run}
+            rendermime={rendermime}
+            confirming={run.isRunning && !!model.pendingInput?.isConfirm}
+          />
         ))}
       </div>
       {model.pendingInput && (
-        <InputBar pending={model.pendingInput} answer={value => model.answerInput(value)} />
+        <InputBar
+          pending={model.pendingInput}
+          step={model.activeRun?.steps.slice(-1)[0]?.step ?? null}
+          answer={value => model.answerInput(value)}
+        />
       )}
       <TaskBox model={model} />
     </div>
@@ -161,8 +172,16 @@ const STEP_TEXT: Record<string, string> = {
   skipped: 'skipped'
 };
 
-function RunView({ run, rendermime }: { run: RunModel; rendermime: IRenderMimeRegistry }): JSX.Element {
+interface IRunProps {
+  run: RunModel;
+  rendermime: IRenderMimeRegistry;
+  /** The kernel waits for Run, Skip or Stop on the run's latest step. */
+  confirming: boolean;
+}
+
+function RunView({ run, rendermime, confirming }: IRunProps): JSX.Element {
   const status = run.done ? run.done.reason : 'running';
+  const last = run.items.length - 1;
   return (
     <div className="jp-codeact-run" data-run-id={run.runId} data-status={status} data-origin={run.origin}>
       <div className="jp-codeact-task">
@@ -171,7 +190,12 @@ function RunView({ run, rendermime }: { run: RunModel; rendermime: IRenderMimeRe
       </div>
       {run.backend && <div className="jp-codeact-backend">{run.backend}</div>}
       {run.items.map((item, index) => (
-        <Item key={index} item={item} rendermime={rendermime} />
+        <Item
+          key={index}
+          item={item}
+          rendermime={rendermime}
+          confirming={confirming && index === last}
+        />
       ))}
       <div className="jp-codeact-runFooter">
         {run.done
@@ -182,7 +206,12 @@ function RunView({ run, rendermime }: { run: RunModel; rendermime: IRenderMimeRe
   );
 }
 
-function Item({ item, rendermime }: { item: RunItem; rendermime: IRenderMimeRegistry }): JSX.Element | null {
+function Item(props: {
+  item: RunItem;
+  rendermime: IRenderMimeRegistry;
+  confirming: boolean;
+}): JSX.Element | null {
+  const { item, rendermime, confirming } = props;
   switch (item.kind) {
     case 'text':
       return item.text ? <div className="jp-codeact-text">{item.text}</div> : null;
@@ -191,7 +220,9 @@ function Item({ item, rendermime }: { item: RunItem; rendermime: IRenderMimeRegi
         <div className="jp-codeact-step" data-step={item.step} data-status={item.status}>
           <div className="jp-codeact-stepHeader">
             Step {item.step}
-            <span className="jp-codeact-badge">{STEP_TEXT[item.status] ?? item.status}</span>
+            <span className="jp-codeact-badge">
+              {confirming ? 'waiting for you' : (STEP_TEXT[item.status] ?? item.status)}
+            </span>
           </div>
           <pre className="jp-codeact-code">{item.code}</pre>
           {item.observation && <pre className="jp-codeact-observation">{item.observation}</pre>}
@@ -218,12 +249,17 @@ function Markdown(props: { text: string; className: string; rendermime: IRenderM
   return <div className={props.className} ref={host} />;
 }
 
-function InputBar({ pending, answer }: { pending: IPendingInput; answer: (value: string) => void }): JSX.Element {
+function InputBar(props: {
+  pending: IPendingInput;
+  step: number | null;
+  answer: (value: string) => void;
+}): JSX.Element {
+  const { pending, step, answer } = props;
   const [value, setValue] = React.useState('');
   if (pending.isConfirm) {
     return (
       <div className="jp-codeact-confirm">
-        <span>Run this step?</span>
+        <span>{step === null ? 'Run this step?' : `Run step ${step}?`}</span>
         <button className="jp-codeact-button jp-mod-accept" onClick={() => answer('run')}>Run</button>
         <button className="jp-codeact-button" onClick={() => answer('skip')}>Skip</button>
         <button className="jp-codeact-button jp-mod-warn" onClick={() => answer('stop')}>Stop</button>

@@ -136,6 +136,11 @@ def lab(tmp_path_factory):
                                                   ("root", "settings", "workspaces", "labextensions"))
     for folder in (root, settings_dir, workspaces, extensions):
         folder.mkdir()
+    # No "get notified about news?" toast over the page.
+    notification = settings_dir / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
     # This tree's build comes first, before any installed copy of the extension.
     (extensions / "codeact-jupyter").symlink_to(BUILT_EXTENSION, target_is_directory=True)
     port, token = _free_port(), os.urandom(16).hex()
