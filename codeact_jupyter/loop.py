@@ -82,8 +82,8 @@ class CodeActLoop:
                 yield Notice(STOPPED)
                 yield from self._finish("stopped", turn)
                 return
-        yield Notice(f"Stopped after {settings.max_turns} turns without a final answer "
-                     "(raise it with --max-turns).")
+        yield Notice(f"Stopped after {settings.max_turns} turns without a final answer; "
+                     "raise the turn limit (--max-turns, or the panel's setting) to let it go on.")
         yield from self._finish("turn_limit", settings.max_turns)
 
     def _generate(self, turn: int):

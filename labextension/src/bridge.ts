@@ -3,8 +3,13 @@
  * (target `codeact`) and turns its messages into RunModels. It only listens: while a run
  * goes on the kernel is busy, so nothing is ever sent back.
  */
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type {
+  INotebookModel,
+  INotebookTracker,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 import type { KernelMessage, Kernel } from '@jupyterlab/services';
-import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { COMM_TARGET, IRunHeader, isBridgeMessage } from './events';
@@ -23,41 +28,47 @@ export class CodeactBridge {
 
   /** The runs of a notebook since it was opened, oldest first. */
   runsOf(panel: NotebookPanel): RunModel[] {
-    return this._runs.get(panel) ?? [];
+    return this._runs.get(panel.context) ?? [];
   }
 
   private _watch(panel: NotebookPanel): void {
-    if (this._runs.has(panel)) {
+    // Views of one notebook share its context, its session and its kernel connection.
+    const document = panel.context;
+    if (this._runs.has(document)) {
       return;
     }
-    this._runs.set(panel, []);
+    this._runs.set(document, []);
     const context = panel.sessionContext;
     const register = (): void => {
       const kernel = context.session?.kernel;
       if (kernel) {
         kernel.registerCommTarget(COMM_TARGET, (comm, msg) =>
-          this._onOpen(panel, kernel, comm, msg)
+          this._onOpen(document, kernel, comm, msg)
         );
       }
     };
     // A restarted or dead kernel sends no more events: its running runs are over.
     const endRuns = (_: unknown, status: Kernel.Status): void => {
-      if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
-        this.runsOf(panel).forEach(run => run.close());
+      if (
+        status === 'restarting' ||
+        status === 'autorestarting' ||
+        status === 'dead'
+      ) {
+        this._runs.get(document)?.forEach(run => run.close());
       }
     };
     context.kernelChanged.connect(register);
     context.statusChanged.connect(endRuns);
     register();
-    panel.disposed.connect(() => {
+    document.disposed.connect(() => {
       context.kernelChanged.disconnect(register);
       context.statusChanged.disconnect(endRuns);
-      this._runs.delete(panel);
+      this._runs.delete(document);
     });
   }
 
   private _onOpen(
-    panel: NotebookPanel,
+    document: DocumentRegistry.IContext<INotebookModel>,
     kernel: Kernel.IKernelConnection,
     comm: Kernel.IComm,
     msg: KernelMessage.ICommOpenMsg
@@ -78,7 +89,7 @@ export class CodeactBridge {
         origin: header.origin === 'panel' ? 'panel' : 'magic',
         cell_id: typeof header.cell_id === 'string' ? header.cell_id : null
       },
-      notebook: panel,
+      context: document,
       requestId: parent.msg_id ?? ''
     });
     comm.onMsg = message => {
@@ -88,10 +99,13 @@ export class CodeactBridge {
       }
     };
     comm.onClose = () => run.close();
-    this._runs.get(panel)?.push(run);
+    this._runs.get(document)?.push(run);
     this._runStarted.emit(run);
   }
 
-  private _runs = new Map<NotebookPanel, RunModel[]>();
+  private _runs = new Map<
+    DocumentRegistry.IContext<INotebookModel>,
+    RunModel[]
+  >();
   private _runStarted = new Signal<this, RunModel>(this);
 }

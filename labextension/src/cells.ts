@@ -33,10 +33,11 @@ class RunCells {
   }
 
   apply(event: CodeactEvent): void {
-    const model = this._run.notebook.content.model;
-    if (!model || this._run.notebook.isDisposed) {
+    const context = this._run.context;
+    if (context.isDisposed) {
       return;
     }
+    const model = context.model;
     switch (event.type) {
       case 'code_action':
         this._insertStep(model, event);
@@ -108,10 +109,7 @@ class RunCells {
   }
 
   /** Inserts a cell below the last one of this run (at first: below the starting cell). */
-  private _insert(
-    model: INotebookModel,
-    cell: SharedCell.Cell
-  ): string {
+  private _insert(model: INotebookModel, cell: SharedCell.Cell): string {
     const index = this._insertIndex(model);
     const shared = model.sharedModel.insertCell(index, cell);
     this._lastId = shared.getId();

@@ -85,11 +85,7 @@ export interface IError {
 }
 
 export type DoneReason =
-  | 'answered'
-  | 'turn_limit'
-  | 'stopped'
-  | 'error'
-  | 'out_of_replies';
+  'answered' | 'turn_limit' | 'stopped' | 'error' | 'out_of_replies';
 
 export interface IDone {
   type: 'done';

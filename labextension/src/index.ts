@@ -27,7 +27,8 @@ namespace CommandIDs {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'CodeAct agent steps as notebook cells, and a side panel to run tasks.',
+  description:
+    'CodeAct agent steps as notebook cells, and a side panel to run tasks.',
   autoStart: true,
   requires: [INotebookTracker, IRenderMimeRegistry],
   optional: [ISettingRegistry, ILayoutRestorer, ICommandPalette],
@@ -49,7 +50,8 @@ function activate(
     tracker,
     bridge,
     rendermime,
-    openSettings: () => void app.commands.execute('settingeditor:open', { query: 'CodeAct' })
+    openSettings: () =>
+      void app.commands.execute('settingeditor:open', { query: 'CodeAct' })
   });
   app.shell.add(panel, 'right', { rank: 900 });
   restorer?.add(panel, panel.id);
@@ -68,7 +70,10 @@ function activate(
 
   if (settingRegistry) {
     const apply = (settings: ISettingRegistry.ISettings): void => {
-      panel.model.settings = { ...DEFAULT_SETTINGS, ...(settings.composite as Partial<ISettings>) };
+      panel.model.settings = {
+        ...DEFAULT_SETTINGS,
+        ...(settings.composite as Partial<ISettings>)
+      };
     };
     settingRegistry
       .load(PLUGIN_ID)
@@ -77,7 +82,10 @@ function activate(
         settings.changed.connect(apply);
       })
       .catch(reason => {
-        console.warn('codeact-jupyter: settings could not be loaded; using defaults.', reason);
+        console.warn(
+          'codeact-jupyter: settings could not be loaded; using defaults.',
+          reason
+        );
       });
   }
 }

@@ -32,7 +32,8 @@ export const DEFAULT_SETTINGS: ISettings = {
   confirm: false
 };
 
-export type KernelState = 'no-notebook' | 'no-kernel' | 'starting' | 'idle' | 'busy' | 'dead';
+export type KernelState =
+  'no-notebook' | 'no-kernel' | 'starting' | 'idle' | 'busy' | 'dead';
 
 /** An input request of the kernel, waiting for the panel's answer. */
 export interface IPendingInput {
@@ -222,7 +223,10 @@ export class PanelModel {
     this._emit();
   }
 
-  private _onStdin(future: ExecuteFuture, msg: KernelMessage.IStdinMessage): void {
+  private _onStdin(
+    future: ExecuteFuture,
+    msg: KernelMessage.IStdinMessage
+  ): void {
     if (msg.header.msg_type !== 'input_request') {
       return;
     }

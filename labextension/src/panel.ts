@@ -17,7 +17,10 @@ const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
   </g>
 </svg>`;
 
-export const codeactIcon = new LabIcon({ name: 'codeact-jupyter:icon', svgstr: ICON_SVG });
+export const codeactIcon = new LabIcon({
+  name: 'codeact-jupyter:icon',
+  svgstr: ICON_SVG
+});
 
 export class CodeactPanel extends SidePanel {
   constructor(options: CodeactPanel.IOptions) {
@@ -27,7 +30,9 @@ export class CodeactPanel extends SidePanel {
     this.title.icon = codeactIcon;
     this.title.caption = 'CodeAct agent';
     this._model = new PanelModel(options.tracker, options.bridge);
-    this.content.addWidget(new CodeactView(this._model, options.rendermime, options.openSettings));
+    this.content.addWidget(
+      new CodeactView(this._model, options.rendermime, options.openSettings)
+    );
   }
 
   get model(): PanelModel {

@@ -2,7 +2,8 @@
  * One run of the agent as the browser sees it: built from the events the kernel sends,
  * in order. Views (the side panel, the cell mirror) read it and listen to its signals.
  */
-import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { INotebookModel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type {
@@ -34,7 +35,7 @@ export class RunModel {
     this.runId = options.header.run_id;
     this.origin = options.header.origin;
     this.cellId = options.header.cell_id;
-    this.notebook = options.notebook;
+    this.context = options.context;
     this.requestId = options.requestId;
   }
 
@@ -42,7 +43,8 @@ export class RunModel {
   readonly origin: Origin;
   /** The cell that started the run: the `%%codeact` cell, or the active cell for the panel. */
   readonly cellId: string | null;
-  readonly notebook: NotebookPanel;
+  /** The notebook document (shared by all its views). */
+  readonly context: DocumentRegistry.IContext<INotebookModel>;
   /** The msg_id of the execute request the run belongs to. */
   readonly requestId: string;
 
@@ -90,7 +92,8 @@ export class RunModel {
     }
     this.handle({
       type: 'error',
-      message: 'The task ended without finishing (see the output of the cell that ran it).'
+      message:
+        'The task ended without finishing (see the output of the cell that ran it).'
     });
     this.handle({ type: 'done', reason: 'error', turns: 0 });
   }
@@ -174,7 +177,7 @@ export class RunModel {
 export namespace RunModel {
   export interface IOptions {
     header: IRunHeader;
-    notebook: NotebookPanel;
+    context: DocumentRegistry.IContext<INotebookModel>;
     requestId: string;
   }
 }

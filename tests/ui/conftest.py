@@ -95,7 +95,9 @@ class Lab:
         return page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.toJSON().cells")
 
     def run_command(self, page, command: str, args: dict | None = None) -> None:
-        page.evaluate("([c, a]) => window.jupyterapp.commands.execute(c, a)", [command, args or {}])
+        """Start a JupyterLab command without waiting for it (a cell may run for long)."""
+        page.evaluate("([c, a]) => { void window.jupyterapp.commands.execute(c, a); }",
+                      [command, args or {}])
 
     def wait_idle(self, page, timeout: float = 60_000) -> None:
         page.wait_for_function(

@@ -173,7 +173,7 @@ def test_a_panel_task_streams_and_its_steps_and_answer_appear(lab, page, chat_se
     assert "Earlier tasks in this notebook (1)" in earlier.locator("summary").inner_text()
     entry = earlier.locator(f'.jp-codeact-historyEntry[data-reason="answered"]')
     assert entry.locator(".jp-codeact-task").inner_text() == "what is 6*7?"
-    assert "The answer is **42**." in entry.inner_text()
+    assert entry.locator(".jp-codeact-historyResult strong").inner_text() == "42"
     lab.screenshot(page, "panel-history.png")
 
 
@@ -277,3 +277,26 @@ def test_the_panel_says_when_the_kernel_is_busy_or_missing(lab, page):
     assert "no kernel" in missing.inner_text()
     assert page.locator(".jp-codeact-send").is_disabled()
     lab.screenshot(page, "panel-no-kernel.png")
+
+
+def test_the_settings_reach_the_kernel_and_open_in_the_settings_editor(lab, page):
+    replies = lab.write_replies("limit-replies.json", [
+        "<execute>\nfirst = 1\n</execute>",
+        "<execute>\nsecond = 2\n</execute>",
+        "Never reached: the turn limit is 1.",
+    ])
+    lab.set_settings(backend="replay", model=str(replies), turnLimit=1)
+    lab.write_notebook("settings.ipynb", [new_code_cell("a = 1")])
+    lab.open(page, "settings.ipynb")
+    open_panel(page)
+    send_task(page, "two turns")
+    run = page.locator('.jp-codeact-run[data-status="turn_limit"]')
+    run.wait_for(timeout=60_000)
+    assert run.locator(".jp-codeact-step").count() == 1
+
+    page.locator(".jp-codeact-settingsButton").click()
+    editor = page.locator(".jp-SettingsPanel, .jp-SettingsEditor").first
+    editor.get_by_text("Turn limit", exact=True).wait_for()
+    for title in ("Backend", "Model", "Endpoint (base URL)", "Confirm each step"):
+        assert editor.get_by_text(title, exact=True).count() >= 1
+    lab.screenshot(page, "settings-editor.png")

@@ -1,0 +1,169 @@
+/**
+ * How a run looks in the side panel: the task, the model's streamed text, each step with
+ * its result, notices, errors and the answer (rendered Markdown). Also the notebook's
+ * earlier tasks.
+ */
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import * as React from 'react';
+
+import type { IHistoryEntry } from './history';
+import type { RunItem, RunModel } from './run';
+
+const DONE_TEXT: Record<string, string> = {
+  answered: 'Answered',
+  turn_limit: 'Stopped at the turn limit',
+  stopped: 'Stopped',
+  error: 'Ended with an error',
+  out_of_replies: 'The replay file ran out of replies'
+};
+
+const STEP_TEXT: Record<string, string> = {
+  running: 'running…',
+  ok: 'done',
+  error: 'error',
+  timeout: 'timed out',
+  interrupted: 'interrupted',
+  skipped: 'skipped'
+};
+
+export interface IRunProps {
+  run: RunModel;
+  rendermime: IRenderMimeRegistry;
+  /** The kernel waits for Run, Skip or Stop on the run's latest step. */
+  confirming: boolean;
+}
+
+export function RunView({
+  run,
+  rendermime,
+  confirming
+}: IRunProps): JSX.Element {
+  const status = run.done ? run.done.reason : 'running';
+  const last = run.items.length - 1;
+  return (
+    <div
+      className="jp-codeact-run"
+      data-run-id={run.runId}
+      data-status={status}
+      data-origin={run.origin}
+    >
+      <div className="jp-codeact-task">
+        {run.origin === 'magic' && (
+          <span className="jp-codeact-origin">%%codeact</span>
+        )}
+        {run.task}
+      </div>
+      {run.backend && <div className="jp-codeact-backend">{run.backend}</div>}
+      {run.items.map((item, index) => (
+        <Item
+          key={index}
+          item={item}
+          rendermime={rendermime}
+          confirming={confirming && index === last}
+        />
+      ))}
+      <div className="jp-codeact-runFooter">
+        {run.done
+          ? `${DONE_TEXT[run.done.reason] ?? run.done.reason} · ${run.done.turns} turn${run.done.turns === 1 ? '' : 's'}`
+          : 'Working…'}
+      </div>
+    </div>
+  );
+}
+
+function Item(props: {
+  item: RunItem;
+  rendermime: IRenderMimeRegistry;
+  confirming: boolean;
+}): JSX.Element | null {
+  const { item, rendermime, confirming } = props;
+  switch (item.kind) {
+    case 'text':
+      return item.text ? (
+        <div className="jp-codeact-text">{item.text}</div>
+      ) : null;
+    case 'step':
+      return (
+        <div
+          className="jp-codeact-step"
+          data-step={item.step}
+          data-status={item.status}
+        >
+          <div className="jp-codeact-stepHeader">
+            Step {item.step}
+            <span className="jp-codeact-badge">
+              {confirming
+                ? 'waiting for you'
+                : (STEP_TEXT[item.status] ?? item.status)}
+            </span>
+          </div>
+          <pre className="jp-codeact-code">{item.code}</pre>
+          {item.observation && (
+            <pre className="jp-codeact-observation">{item.observation}</pre>
+          )}
+        </div>
+      );
+    case 'notice':
+      return <div className="jp-codeact-notice">{item.text}</div>;
+    case 'answer':
+      return (
+        <Markdown
+          className="jp-codeact-answer"
+          text={item.text}
+          rendermime={rendermime}
+        />
+      );
+    case 'error':
+      return <div className="jp-codeact-error">{item.text}</div>;
+  }
+}
+
+function Markdown(props: {
+  text: string;
+  className: string;
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const { text, rendermime } = props;
+  const host = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    const renderer = rendermime.createRenderer('text/markdown');
+    void renderer.renderModel(
+      new MimeModel({ data: { 'text/markdown': text } })
+    );
+    host.current?.appendChild(renderer.node);
+    return () => renderer.dispose();
+  }, [text, rendermime]);
+  return <div className={props.className} ref={host} />;
+}
+
+export function History(props: {
+  entries: IHistoryEntry[];
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const { entries, rendermime } = props;
+  return (
+    <details className="jp-codeact-history">
+      <summary>Earlier tasks in this notebook ({entries.length})</summary>
+      {entries.map(entry => (
+        <div
+          key={entry.run_id}
+          className="jp-codeact-historyEntry"
+          data-reason={entry.reason}
+        >
+          <div className="jp-codeact-task">{entry.task}</div>
+          {entry.answer !== null ? (
+            <Markdown
+              className="jp-codeact-historyResult"
+              text={entry.answer}
+              rendermime={rendermime}
+            />
+          ) : (
+            <div className="jp-codeact-historyResult">
+              {DONE_TEXT[entry.reason] ?? entry.reason}
+            </div>
+          )}
+        </div>
+      ))}
+    </details>
+  );
+}
