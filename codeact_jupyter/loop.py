@@ -5,7 +5,6 @@ append-only within a task, so a local backend reuses its KV cache turn after tur
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Iterator, Protocol
 
 from .backends.base import Backend, BackendError, OutOfReplies
@@ -42,6 +41,12 @@ class CodeActLoop:
         self.settings = settings
         self.run = run
         self.confirm = confirm
+        self._token_counts: dict[str, int] = {}  # messages never change: count each once
+
+    def _count_tokens(self, text: str) -> int:
+        if text not in self._token_counts:
+            self._token_counts[text] = self.backend.count_tokens(text)
+        return self._token_counts[text]
 
     def start_messages(self, context: str) -> None:
         self.run.messages[:] = [
@@ -88,16 +93,13 @@ class CodeActLoop:
 
     def _generate(self, turn: int):
         chunks: list[str] = []
-        started = time.perf_counter()
         for chunk in self.backend.stream(self.run.messages, STOP):
             chunks.append(chunk)
             yield TextDelta(chunk)
         usage = self.backend.last_usage
         if usage is not None:
-            seconds = usage.seconds or (time.perf_counter() - started)
-            rate = usage.generated_tokens / seconds if usage.generated_tokens and seconds else None
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
-                              usage.generated_tokens, rate)
+                              usage.generated_tokens, usage.tokens_per_second)
             self.run.stats.append(stats)
             yield stats
         return "".join(chunks)
@@ -126,7 +128,10 @@ class CodeActLoop:
         if not size:
             return
         limit = size - self.settings.backend_config.max_tokens
-        fitted, notice = fit_to_context(self.run.messages, limit, self.backend.count_tokens)
+        # Once over, make room for a few more turns: trimming again on every turn would
+        # change the transcript's middle each time and cost the KV cache from there on.
+        fitted, notice = fit_to_context(self.run.messages, limit, self._count_tokens,
+                                        target_tokens=limit * 3 // 4)
         if notice:
             self.run.messages[:] = fitted
             yield Notice(notice)

@@ -29,7 +29,8 @@ KEEP_TAIL_CHARS = 400
 
 
 def fit_to_context(
-    messages: list[dict], limit_tokens: int, count_tokens: Callable[[str], int]
+    messages: list[dict], limit_tokens: int, count_tokens: Callable[[str], int],
+    target_tokens: int | None = None,
 ) -> tuple[list[dict], str | None]:
     """Return ``(messages, notice)``: messages whose tokens fit in ``limit_tokens``, and a
     sentence for the user saying what was given up (``None`` when nothing changed).
@@ -37,20 +38,22 @@ def fit_to_context(
     ``count_tokens(text)`` counts the tokens of one message's content; each message also
     costs :data:`MESSAGE_OVERHEAD_TOKENS`. The input list and its dicts are not modified.
     Where even the untouchable messages are over the limit, the result is as short as the
-    rules allow and the notice says that it still does not fit.
+    rules allow and the notice says that it still does not fit. ``target_tokens`` (at most the
+    limit): once over the limit, trim down to this, leaving room for the next turns.
     """
     out = [dict(m) for m in messages]
     costs = [_cost(m, count_tokens) for m in out]
     total = sum(costs)
     if total <= limit_tokens:
         return out, None
+    goal = min(limit_tokens, target_tokens) if target_tokens is not None else limit_tokens
 
     observations = _observation_indices(out)
     state: dict[int, str] = {}  # index -> "shortened" | "dropped" | "removed"
 
     for stage, replace in (("shortened", _shortened), ("dropped", _dropped)):
         for i in observations:
-            if total <= limit_tokens:
+            if total <= goal:
                 break
             new_text = replace(out[i].get("content") or "")
             if new_text is None:
@@ -65,7 +68,7 @@ def fit_to_context(
     first_user = _first_user_index(out)
     gone: set[int] = set()
     for i in observations:
-        if total <= limit_tokens:
+        if total <= goal:
             break
         pair = {i}
         if i - 1 > first_user and out[i - 1].get("role") == "assistant":

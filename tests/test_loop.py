@@ -112,3 +112,42 @@ def test_confirm_stop_ends_the_task_before_the_step_runs(ip, replay):
     assert "never" not in ip.user_ns
     assert events[-1].reason == "stopped"
     assert any(isinstance(e, CodeAction) for e in events)
+
+
+def test_a_full_context_is_trimmed_with_room_to_spare_and_each_message_is_counted_once(ip):
+    from codeact_jupyter.backends.replay import ReplayBackend
+    from codeact_jupyter.executor import KernelExecutor
+    from codeact_jupyter.loop import CodeActLoop
+    from codeact_jupyter.prompts import load_prompt
+    from codeact_jupyter.run import Run
+
+    class CountingReplay(ReplayBackend):  # the real replay backend, given a context window
+        # One token a character: the system prompt, the task and room for about three steps.
+        context_size = len(load_prompt("system.md")) + 2200
+        counted: list[str] = []
+
+        def count_tokens(self, text):
+            self.counted.append(text)
+            return len(text)
+
+    step = "<execute>\nprint('y' * 600)\n</execute>"
+    backend = CountingReplay.from_replies([step] * 8 + ["Done."])
+    run = Run(run_id="r", task="t")
+    settings = TaskSettings(backend="replay", backend_config=BackendConfig(max_tokens=200), max_turns=9)
+    loop = CodeActLoop(backend, KernelExecutor(ip), settings, run)
+    loop.start_messages("ctx")
+    events = list(loop.events())
+    trims = [e for e in events if type(e).__name__ == "Notice" and "context window" in e.text]
+    assert run.answer == "Done."
+    assert 1 <= len(trims) < 4  # with headroom, not on every turn after the first overflow
+    assert len(backend.counted) == len(set(backend.counted))  # never the same text twice
+    assert sum(len(m["content"]) + 6 for m in backend.history[-1]) <= CountingReplay.context_size - 200
+
+
+def test_tokens_per_second_is_the_decoding_speed_not_the_prompt_reading():
+    from codeact_jupyter.backends.base import Usage
+
+    # 2 s reading a long prompt (with the first token), then 10 more tokens in 1 s.
+    assert Usage(generated_tokens=11, seconds=3.0, prompt_seconds=2.0).tokens_per_second == 10.0
+    assert Usage(generated_tokens=10, seconds=2.0).tokens_per_second == 5.0  # no split known
+    assert Usage(generated_tokens=1, seconds=1.0, prompt_seconds=1.0).tokens_per_second is None

@@ -175,3 +175,18 @@ def test_only_observations_between_task_and_last_message_are_touched(roles, touc
             assert m["content"] not in kept
         elif m["role"] != "assistant" or i == len(messages) - 1:
             assert m["content"] in kept
+
+
+def test_once_over_the_limit_it_trims_to_the_target_leaving_room_for_later_turns():
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "task"}]
+    for i in range(6):
+        messages += [{"role": "assistant", "content": f"step {i}"},
+                     {"role": "user", "content": f"obs {i} " + "x" * 2000}]
+    count = lambda text: len(text)  # noqa: E731 - one token per character keeps the sums readable
+    total = sum(count(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+    fitted, notice = fit_to_context(messages, total - 100, count, target_tokens=total // 2)
+    assert notice is not None
+    assert sum(count(m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in fitted) <= total // 2
+    # Under the limit nothing changes, whatever the target.
+    same, none = fit_to_context(messages, total, count, target_tokens=10)
+    assert same == messages and none is None

@@ -35,12 +35,18 @@ class Usage:
     evaluated_tokens: int | None = None
     generated_tokens: int | None = None
     seconds: float | None = None
+    # Of ``seconds``, the part spent reading the prompt, where the backend can tell.
+    prompt_seconds: float | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
-        if not self.generated_tokens or not self.seconds:
-            return None
-        return self.generated_tokens / self.seconds
+        """Decoding speed. Where the prompt's time is known it is left out, and so is the
+        first token, which came out with the prompt."""
+        if self.prompt_seconds is None:
+            tokens, seconds = self.generated_tokens or 0, self.seconds or 0
+        else:
+            tokens, seconds = (self.generated_tokens or 0) - 1, (self.seconds or 0) - self.prompt_seconds
+        return tokens / seconds if tokens > 0 and seconds > 0 else None
 
 
 class BackendError(Exception):

@@ -101,6 +101,7 @@ class LlamaBackend:
             grammar=self._grammar,
         )
         busy = time.perf_counter() - started
+        prompt_seconds = None  # llama.cpp reads the prompt before the first chunk comes
         try:
             while True:
                 resumed = time.perf_counter()
@@ -112,6 +113,8 @@ class LlamaBackend:
                         "load the model with a smaller context size or fewer GPU layers."
                     ) from exc
                 busy += time.perf_counter() - resumed
+                if prompt_seconds is None:
+                    prompt_seconds = busy
                 if chunk is None:
                     break
                 text = chunk["choices"][0]["text"]
@@ -122,7 +125,8 @@ class LlamaBackend:
             self.prompt.context.record(tokens)
             generated = max(0, self.llm.n_tokens - len(tokens) + 1)
             self.last_usage = Usage(prompt_tokens=len(tokens), evaluated_tokens=evaluated,
-                                    generated_tokens=generated, seconds=busy)
+                                    generated_tokens=generated, seconds=busy,
+                                    prompt_seconds=prompt_seconds)
 
     # -- helpers ----------------------------------------------------------------------------
 
