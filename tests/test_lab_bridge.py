@@ -147,7 +147,7 @@ def test_the_magic_mirrors_its_steps_without_waiting_for_a_front_end(kernel, rep
 def panel_request(task, settings, notebook=None):
     request = {"task": task, "settings": settings, "notebook": notebook}
     # What the panel sends: a JSON string literal, which is a Python string literal.
-    return ("__import__('codeact_jupyter.lab_bridge', fromlist=['_']).run_panel_task("
+    return ("__import__('codeact_jupyter.panel', fromlist=['_']).run_panel_task("
             + json.dumps(json.dumps(request)) + ")")
 
 

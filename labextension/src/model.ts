@@ -149,7 +149,7 @@ export class PanelModel {
     };
     // A JSON string literal is a valid Python string literal.
     const code =
-      "__import__('codeact_jupyter.lab_bridge', fromlist=['_']).run_panel_task(" +
+      "__import__('codeact_jupyter.panel', fromlist=['_']).run_panel_task(" +
       JSON.stringify(JSON.stringify(request)) +
       ')';
     const activeCell = panel.content.activeCell;

@@ -1,0 +1,50 @@
+"""Tasks started from the JupyterLab side panel.
+
+The panel sends an execute request that calls :func:`run_panel_task` with the task, its
+settings and the browser's notebook document; the same runner as the magic's runs it, and
+the same comm (lab_bridge) carries its events back.
+"""
+from __future__ import annotations
+
+import json
+
+from .events import Done, Error
+from .lab_bridge import LabBridge
+from .magic import resolve_settings
+from .runner import run_task
+
+# Keys of a panel request's "settings" that are passed on as task overrides.
+OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm")
+
+
+def run_panel_task(request_json: str) -> None:
+    """Run a task sent by the side panel, mirroring its events back to it.
+
+    ``request_json``: ``{"task": str, "settings": {backend, model, base_url, max_turns,
+    timeout, confirm}, "notebook": {"cells": [...], "active_cell": int}}``. Empty settings
+    fall back to the kernel's own (``%config CodeActMagics...``, environment, defaults).
+    The panel sends no API key: the kernel reads OPENAI_API_KEY from its environment.
+    """
+    from IPython import get_ipython
+
+    request = json.loads(request_json)
+    task = str(request.get("task") or "").strip()
+    overrides = {key: value for key, value in (request.get("settings") or {}).items()
+                 if key in OVERRIDE_KEYS and value not in (None, "")}
+    notebook = request.get("notebook")
+    shell = get_ipython()
+    with LabBridge(origin="panel") as bridge:
+        if not task:
+            _fail(bridge, "The task is empty: say what the agent should do.")
+            return
+        try:
+            settings = resolve_settings(shell, overrides)
+        except Exception as exc:  # a bad setting: tell the panel, as the magic would
+            _fail(bridge, f"Invalid settings: {exc}")
+            return
+        run_task(shell, task, settings, [bridge], notebook=notebook)
+
+
+def _fail(bridge: LabBridge, message: str) -> None:
+    bridge(Error(message))
+    bridge(Done(reason="error", turns=0))
