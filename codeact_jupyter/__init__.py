@@ -34,13 +34,13 @@ def unload_ipython_extension(ipython) -> None:
         ipython.input_transformers_cleanup.remove(empty_body_transformer)
 
 
-def unload_model() -> None:
-    """Free the local model the llama backend keeps loaded between tasks."""
+def unload_model() -> bool:
+    """End the model host: the local model, its KV cache and its memory are freed. The next
+    llama task starts a fresh host. True when one was running."""
     import sys
 
-    llama = sys.modules.get("codeact_jupyter.backends.llama")
-    if llama is not None:
-        llama.unload()
+    client = sys.modules.get("codeact_jupyter.model_host.client")
+    return client.stop_host() if client is not None else False
 
 
 def _jupyter_labextension_paths():

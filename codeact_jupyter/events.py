@@ -66,6 +66,8 @@ class TurnStats(Event):
     evaluated_tokens: int | None
     generated_tokens: int | None
     tokens_per_second: float | None
+    # "stop", "length" (cut at the token limit), "cancelled", or None where unknown.
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Notice(Event):
 @dataclass(frozen=True)
 class Answer(Event):
     text: str  # Markdown
+    cut: bool = False  # the reply hit the token limit: the answer may be incomplete
 
 
 @dataclass(frozen=True)

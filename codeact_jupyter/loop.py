@@ -12,6 +12,7 @@ from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation
                      TextDelta, TurnStarted, TurnStats)
 from .executor import StepResult
 from .observation import format_observation
+from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .parsing import EXECUTE_CLOSE, parse_reply
 from .prompts import load_prompt
 from .run import Run, Step
@@ -42,6 +43,7 @@ class CodeActLoop:
         self.run = run
         self.confirm = confirm
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
+        self._cut = False  # the last reply ended at the token limit
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -57,6 +59,8 @@ class CodeActLoop:
     def events(self) -> Iterator[Event]:
         run, settings = self.run, self.settings
         yield TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend)
+        for notice in getattr(self.backend, "notices", None) or ():
+            yield Notice(notice)
         nudged = False
         for turn in range(1, settings.max_turns + 1):
             yield TurnStarted(turn)
@@ -70,6 +74,13 @@ class CodeActLoop:
                 yield from self._finish("error", turn, error=str(exc))
                 return
             reply = parse_reply(text)
+            cut = self._cut
+            if cut and reply.code is not None and not code_was_closed(text, reply.code):
+                # Running half a step would do half of something; the model writes it again.
+                run.messages += [{"role": "assistant", "content": text},
+                                 {"role": "user", "content": cut_code_observation(self._max_tokens)}]
+                yield Notice(cut_notice(self._max_tokens, code=True))
+                continue
             if reply.is_empty and not nudged:
                 nudged = True
                 run.messages += [{"role": "assistant", "content": text},
@@ -79,7 +90,10 @@ class CodeActLoop:
             run.messages.append({"role": "assistant", "content": reply.transcript_text()})
             if reply.code is None:
                 run.answer = reply.answer or "(The model ended the task without an answer.)"
-                yield Answer(run.answer)
+                run.answer_cut = cut
+                yield Answer(run.answer, cut=cut)
+                if cut:
+                    yield Notice(cut_notice(self._max_tokens, code=False))
                 yield from self._finish("answered", turn)
                 return
             stopped = yield from self._step(reply.code, reply.thought)
@@ -91,15 +105,22 @@ class CodeActLoop:
                      "raise the turn limit (--max-turns, or the panel's setting) to let it go on.")
         yield from self._finish("turn_limit", settings.max_turns)
 
+    @property
+    def _max_tokens(self) -> int:
+        return self.settings.backend_config.max_tokens
+
     def _generate(self, turn: int):
         chunks: list[str] = []
+        self._cut = False
         for chunk in self.backend.stream(self.run.messages, STOP):
             chunks.append(chunk)
             yield TextDelta(chunk)
         usage = self.backend.last_usage
         if usage is not None:
+            self._cut = usage.finish_reason == "length"
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
-                              usage.generated_tokens, usage.tokens_per_second)
+                              usage.generated_tokens, usage.tokens_per_second,
+                              usage.finish_reason)
             self.run.stats.append(stats)
             yield stats
         return "".join(chunks)

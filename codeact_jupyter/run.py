@@ -26,6 +26,7 @@ class Run:
     messages: list[dict] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     answer: str | None = None
+    answer_cut: bool = False  # the answer was cut at the token limit
     stats: list[TurnStats] = field(default_factory=list)
     done_reason: str | None = None
     error: str | None = None

@@ -17,7 +17,7 @@ import pytest
 from tiny_gguf import MODEL_NAME, write_tiny_gguf, write_tiny_gguf_without_template
 
 from codeact_jupyter.backends import BackendConfig, BackendError, create_backend
-from codeact_jupyter.backends.llama import LlamaBackend, default_grammar, unload
+from codeact_jupyter.backends.llama_engine import LlamaEngine, default_grammar, unload
 from codeact_jupyter.backends.llama_hub import DEFAULT_MODEL_FILE, DEFAULT_MODEL_REPO
 from codeact_jupyter.transcript_fit import fit_to_context
 
@@ -53,9 +53,9 @@ def fresh_model_cache():
     unload()
 
 
-def backend(path: Path, **extras) -> LlamaBackend:
+def backend(path: Path, **extras) -> LlamaEngine:
     options = {k: extras.pop(k) for k in ("max_tokens", "temperature") if k in extras}
-    return LlamaBackend(BackendConfig(model=str(path), extras=extras, **options))
+    return LlamaEngine(BackendConfig(model=str(path), extras=extras, **options))
 
 
 def conversation(turns: int = 0) -> list[dict]:
@@ -68,7 +68,7 @@ def conversation(turns: int = 0) -> list[dict]:
     return messages
 
 
-def reply(b: LlamaBackend, messages: list[dict], stop: list[str] | None = None) -> str:
+def reply(b: LlamaEngine, messages: list[dict], stop: list[str] | None = None) -> str:
     return "".join(b.stream(messages, ["</execute>"] if stop is None else stop))
 
 
@@ -77,12 +77,15 @@ def reply(b: LlamaBackend, messages: list[dict], stop: list[str] | None = None) 
 def test_describe_names_model_quantization_device_and_context(models):
     line = backend(models["chatml"]).describe()
     device = r"CUDA \(all layers\)|Metal \(all layers\)|\w+ \(all layers\)" if GPU_BUILD else "CPU"
-    assert re.fullmatch(rf"llama · {MODEL_NAME} · F32 · ({device}) · ctx 4096", line), line
+    assert re.fullmatch(rf"llama · {MODEL_NAME} · F32 · ({device}) · \d+ threads · ctx 4096 · "
+                        r"template: from the file", line), line
 
 
 def test_found_by_name_as_the_llama_backend(models):
+    from codeact_jupyter.backends.llama import LlamaBackend
+
     b = create_backend("llama", BackendConfig(model=str(models["chatml"])))
-    assert isinstance(b, LlamaBackend) and b.name == "llama"
+    assert isinstance(b, LlamaBackend) and b.name == "llama"  # the kernel's side of the host
 
 
 @pytest.mark.parametrize("model, cap, expected", [
@@ -105,9 +108,10 @@ CHATML_EXPECTED = (
 
 @pytest.mark.parametrize("model", ["chatml", "plain"])
 def test_prompt_is_chatml_byte_for_byte(models, model):
-    """The GGUF's own ChatML template, or ChatML when the file has no template."""
+    """The GGUF's own ChatML template, or ChatML guessed from the vocabulary when the file
+    has no template."""
     b = backend(models[model])
-    assert b.prompt.from_model is (model == "chatml")
+    assert b.template.label == {"chatml": "from the file", "plain": "chatml (guessed)"}[model]
     text = b.prompt.render(conversation(1))
     assert text.encode() == CHATML_EXPECTED.encode()
     tokens = b.prompt.tokens(text)
@@ -189,7 +193,7 @@ def test_unload_frees_the_model(models):
 LAST_TOKEN_SLACK = 10
 
 
-def decoded_tokens(b: LlamaBackend) -> int:
+def decoded_tokens(b: LlamaEngine) -> int:
     perf = llama_cpp.llama_perf_context(b.llm._ctx.ctx)
     return perf.n_p_eval + perf.n_eval
 
@@ -328,7 +332,7 @@ def test_packaged_grammar_allows_one_step_or_an_answer(models, text, ok):
     assert grammar_allows(llm, default_grammar(), text) is ok
 
 
-def tag_replies(b: LlamaBackend, count: int = 12) -> list[str]:
+def tag_replies(b: LlamaEngine, count: int = 12) -> list[str]:
     return [reply(b, conversation() + [{"role": "assistant", "content": f"{n}"},
                                        {"role": "user", "content": "again"}])
             for n in range(count)]
@@ -378,7 +382,7 @@ def test_grammar_file_path_option(models, tmp_path):
 def test_missing_file_says_where_it_looked(tmp_path):
     missing = tmp_path / "nowhere" / "model.gguf"
     with pytest.raises(BackendError) as info:
-        LlamaBackend(BackendConfig(model=str(missing)))
+        LlamaEngine(BackendConfig(model=str(missing)))
     message = str(info.value)
     assert str(missing) in message and "--model /path/to/model.gguf" in message
     assert "owner/repo:file.gguf" in message
@@ -387,7 +391,7 @@ def test_missing_file_says_where_it_looked(tmp_path):
 def test_relative_missing_path_names_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BackendError, match=re.escape(f"relative to {tmp_path}")):
-        LlamaBackend(BackendConfig(model="models/x.gguf"))
+        LlamaEngine(BackendConfig(model="models/x.gguf"))
 
 
 @pytest.mark.parametrize("content, hint", [
@@ -399,7 +403,7 @@ def test_a_file_that_is_not_gguf_is_refused_before_loading(tmp_path, content, hi
     path = tmp_path / "model.gguf"
     path.write_bytes(content)
     with pytest.raises(BackendError, match="is not a GGUF model file") as info:
-        LlamaBackend(BackendConfig(model=str(path)))
+        LlamaEngine(BackendConfig(model=str(path)))
     assert hint in str(info.value)
 
 
@@ -407,7 +411,7 @@ def test_damaged_header_is_reported(tmp_path):
     path = tmp_path / "model.gguf"
     path.write_bytes(b"GGUF\x03\0\0\0" + b"\xff" * 30)
     with pytest.raises(BackendError, match="header is damaged"):
-        LlamaBackend(BackendConfig(model=str(path)))
+        LlamaEngine(BackendConfig(model=str(path)))
 
 
 def test_load_failure_suggests_memory_remedies(models, tmp_path):
@@ -415,7 +419,7 @@ def test_load_failure_suggests_memory_remedies(models, tmp_path):
     data = models["chatml"].read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BackendError, match="could not load") as info:
-        LlamaBackend(BackendConfig(model=str(path)))
+        LlamaEngine(BackendConfig(model=str(path)))
     message = str(info.value)
     for remedy in ("smaller quantization", "fewer layers", "smaller context", "incomplete"):
         assert remedy in message

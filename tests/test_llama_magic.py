@@ -4,7 +4,8 @@ The model has random weights, so its code is gibberish; it is the "tags" variant
 its ``<execute>`` tokens, run with the grammar, so its replies are steps that the kernel runs
 (and that fail with a SyntaxError, which goes back to the model as an observation). The
 tests check structure: steps ran as cells, the task ended cleanly, the per-turn figures,
-and that the model and its cache carry over from one task to the next in the same kernel.
+and that the model host, its model and its cache carry over from one task to the next in the
+same kernel, which never loads llama.cpp itself.
 """
 from __future__ import annotations
 
@@ -19,15 +20,17 @@ STEP_OR_ANSWER = re.compile(
     r"^(?:(?!<execute>).)*(?:<execute>\n(?:(?!<execute>|</execute>).)*\n</execute>)?$", re.DOTALL)
 
 REPORT = """
-import json, codeact_jupyter
-from codeact_jupyter.backends import llama_model
+import json, sys, codeact_jupyter
+from codeact_jupyter.model_host import current_host
 run = codeact_jupyter.last_run()
 print(json.dumps({
     "done": run.done_reason, "error": run.error, "backend": run.backend,
     "steps": [{"status": s.status, "count": s.execution_count} for s in run.steps],
     "stats": [[t.turn, t.prompt_tokens, t.evaluated_tokens, t.generated_tokens] for t in run.stats],
+    "finish": [t.finish_reason for t in run.stats],
     "replies": run.replies(),
-    "model": id(llama_model.current_model().llm),
+    "host": current_host().pid,
+    "llama_cpp_in_kernel": "llama_cpp" in sys.modules,
 }))
 """
 
@@ -68,7 +71,7 @@ def last_run(kc) -> dict:
 def test_grammar_constrained_steps_run_in_a_real_kernel(kernel, model):
     run_cell(kernel, "%load_ext codeact_jupyter")
     run_cell(kernel, "%config CodeActMagics.temperature = 1.0")
-    run_cell(kernel, "%config CodeActMagics.max_tokens = 48")
+    run_cell(kernel, "%config CodeActMagics.max_tokens = 160")
     reply, shown = run_cell(
         kernel, f"%%codeact --backend llama --model {model} --grammar --max-turns 3\n"
                 "add two and two")
@@ -77,10 +80,14 @@ def test_grammar_constrained_steps_run_in_a_real_kernel(kernel, model):
 
     run = last_run(kernel)
     assert run["error"] is None
+    assert run["llama_cpp_in_kernel"] is False  # llama.cpp runs in the model host only
     assert run["done"] in {"answered", "turn_limit"}
     assert run["steps"], "the model's steps ran"
     assert all(step["status"] in {"ok", "error"} and step["count"] for step in run["steps"])
-    assert all(STEP_OR_ANSWER.match(text) for text in run["replies"]), run["replies"]
+    # Each reply is a well-formed step or answer, or was cut at the token limit (and then
+    # kept as written, its half step not run).
+    assert all(STEP_OR_ANSWER.match(text) or finish == "length"
+               for text, finish in zip(run["replies"], run["finish"])), run["replies"]
 
     turns = run["stats"]
     assert [t[0] for t in turns] == list(range(1, len(turns) + 1))
@@ -94,13 +101,13 @@ def test_grammar_constrained_steps_run_in_a_real_kernel(kernel, model):
                                 "print(_progress_bar().__module__)")
     assert shown.strip() == "tqdm.notebook"
 
-    # A second task in the same kernel: same loaded model, and the shared start of the
+    # A second task in the same kernel: same model host and loaded model, and the shared start of the
     # prompt (system message) comes from the cache.
     reply, shown = run_cell(
         kernel, f"%%codeact --backend llama --model {model} --grammar --max-turns 1\n"
                 "now add three and three")
     assert reply["status"] == "ok", shown
     again = last_run(kernel)
-    assert again["model"] == run["model"]
+    assert again["host"] == run["host"]
     _, prompt, evaluated, _ = again["stats"][0]
     assert evaluated < prompt

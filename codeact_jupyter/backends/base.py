@@ -37,16 +37,26 @@ class Usage:
     seconds: float | None = None
     # Of ``seconds``, the part spent reading the prompt, where the backend can tell.
     prompt_seconds: float | None = None
+    # Why the reply ended: "stop" (end of turn or a stop text), "length" (cut at the token
+    # limit), "cancelled" (the user stopped it); None where a backend cannot tell.
+    finish_reason: str | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
         """Decoding speed. Where the prompt's time is known it is left out, and so is the
-        first token, which came out with the prompt."""
+        first token, which came out with the prompt. None for replies too short to time
+        (a rate from two tokens a few microseconds apart means nothing)."""
         if self.prompt_seconds is None:
             tokens, seconds = self.generated_tokens or 0, self.seconds or 0
         else:
             tokens, seconds = (self.generated_tokens or 0) - 1, (self.seconds or 0) - self.prompt_seconds
-        return tokens / seconds if tokens > 0 and seconds > 0 else None
+        if tokens < MIN_TIMED_TOKENS or seconds < MIN_TIMED_SECONDS:
+            return None
+        return tokens / seconds
+
+
+MIN_TIMED_TOKENS = 4
+MIN_TIMED_SECONDS = 0.001
 
 
 class BackendError(Exception):

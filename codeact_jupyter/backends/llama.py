@@ -1,174 +1,82 @@
-"""The default backend: a local GGUF model run inside the kernel by llama-cpp-python.
+"""The default backend: a local GGUF model, run by llama-cpp-python in the model host.
 
-Model (``BackendConfig.model``): a local ``.gguf`` path, or a Hugging Face reference written
-``owner/repo:file.gguf`` (the file may be in a folder: ``owner/repo:folder/file.gguf``),
-downloaded once into the Hugging Face cache with a progress bar. With no model the default is
-the q8_0 GGUF of CodeActAgent-Mistral-7b-v0.1 that the CodeAct authors published:
-``xingyaoww/CodeActAgent-Mistral-7b-v0.1.q8_0.gguf:CodeActAgent-Mistral-7b-v0.1.q8_0.gguf``,
-a 7.7 GB download that needs about 9.5 GB of RAM or GPU memory at the default 8,192-token
-context (see ``llama_hub.DEFAULT_MODEL_*``).
+The kernel never imports llama_cpp. It resolves the model file (a local ``.gguf`` path, or a
+Hugging Face reference ``owner/repo:file.gguf`` downloaded once into the Hugging Face cache;
+see llama_hub.py) and the chat template setting, then asks the model host, a child process,
+to load and run the model (model_host/). A crash there (a segfault in llama.cpp, an abort,
+the out-of-memory killer) ends the task with a message and leaves the kernel untouched.
 
-Options (``BackendConfig.extras``):
-
-* ``n_ctx_cap`` (8192): the context is the model's trained length (GGUF
-  ``<arch>.context_length``), capped at this.
-* ``device``: ``"auto"`` (default: every layer on the GPU when llama.cpp was built with one,
-  the CPU otherwise), ``"cpu"``, or ``"gpu"`` (an error when llama.cpp has no GPU support).
-* ``n_gpu_layers`` (alias ``gpu_layers``): how many layers to offload; -1 or absent: all.
-* ``grammar``: truthy to constrain every reply to thoughts plus one ``<execute>`` block, or a
-  plain answer (``prompts/codeact_action.gbnf``); a string with ``::=`` is used as the GBNF
-  grammar itself, a path ending in ``.gbnf`` is read from disk.
-
-Prompts use the chat template stored in the GGUF file (ChatML when it has none). The model
-is loaded once per kernel process and shared by every task with the same file and options,
-so its KV cache carries over between turns: each turn evaluates only the new tokens.
-:func:`unload` frees it.
+With no model the default is the q8_0 GGUF of CodeActAgent-Mistral-7b-v0.1 that the CodeAct
+authors published (``llama_hub.DEFAULT_MODEL``): a 7.7 GB download that needs about 9.5 GB
+of RAM or GPU memory at the default 8,192-token context. The options (``BackendConfig.extras``)
+are described in llama_engine.py; the model stays loaded in the host between tasks, with its
+KV cache, until the kernel ends or :func:`unload` is called.
 """
 from __future__ import annotations
 
-import time
-from importlib import resources
-from pathlib import Path
-from typing import Any, Iterator
+from dataclasses import asdict
+from typing import Iterator
 
 from .base import BackendConfig, BackendError, Message, Usage
-from .llama_gguf import read_gguf_info
+from .chat_templates import resolve_setting
 from .llama_hub import DEFAULT_MODEL, resolve_model_path
-from .llama_model import LoadOptions, get_model, plan_device, unload, validate_grammar
-from .llama_prompt import PromptBuilder
 
-__all__ = ["LlamaBackend", "unload", "DEFAULT_MODEL", "DEFAULT_N_CTX_CAP"]
-
-DEFAULT_N_CTX_CAP = 8192
-GRAMMAR_RESOURCE = "codeact_action.gbnf"
+__all__ = ["LlamaBackend", "unload", "DEFAULT_MODEL"]
 
 
 class LlamaBackend:
     name = "llama"
 
     def __init__(self, config: BackendConfig):
-        self.config = config
-        self.last_usage: Usage | None = None
+        from ..model_host import get_host
+
         extras = dict(config.extras or {})
         path = resolve_model_path(config.model)
-        self.info = read_gguf_info(path)
-        arch = self.info.architecture
-        n_layers = _int_or_none(self.info.metadata.get(f"{arch}.block_count"))
-        gpu_layers = _int_or_none(extras.get("n_gpu_layers", extras.get("gpu_layers")))
-        n_gpu_layers, self.device = plan_device(extras.get("device"), gpu_layers, n_layers)
-        cap = _int_or_none(extras.get("n_ctx_cap")) or DEFAULT_N_CTX_CAP
-        n_ctx = min(cap, self.info.context_length or cap)
-        options = LoadOptions.for_file(path, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)
-        self._loaded = get_model(options, self.info)
-        self.llm = self._loaded.llm
-        self.context_size: int | None = int(self.llm.n_ctx())
-        self.prompt = PromptBuilder(self.llm, self.info.chat_template)
-        self._grammar = self._make_grammar(extras.get("grammar"))
-
-    # -- the Backend seam ---------------------------------------------------------------------
+        template = resolve_setting(extras.pop("chat_template", None))
+        if template is not None:
+            extras["chat_template"], extras["chat_template_label"] = template
+        self.config = config
+        self.last_usage: Usage | None = None
+        self.host = get_host()
+        loaded = self.host.request("load", config=asdict(
+            BackendConfig(**{**asdict(config), "model": str(path), "extras": extras})))
+        _raise_error(loaded)
+        self._describe = loaded["describe"]
+        self.context_size: int | None = loaded["context_size"]
+        # Said once at the start of a task (the loop shows them after the first line).
+        self.notices: list[str] = loaded.get("notices") or []
+        self._counts: dict[str, int] = {}
 
     def describe(self) -> str:
-        parts = ["llama", self.info.name, self.info.quantization or "?", self.device,
-                 f"ctx {self.context_size}"]
-        if self._grammar is not None:
-            parts.append("grammar")
-        return " · ".join(parts)
+        return self._describe
 
     def count_tokens(self, text: str) -> int:
-        return self.prompt.count(text)
+        if text not in self._counts:
+            answer = self.host.request("count", texts=[text])
+            _raise_error(answer)
+            self._counts[text] = answer["counts"][0]
+        return self._counts[text]
 
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
-        """Yield the reply as llama.cpp writes it. ``last_usage.seconds`` counts the time spent
-        in the model (prompt and decoding), not the time the caller spends between chunks."""
+        """Yield the reply as the host writes it. A Stop (KeyboardInterrupt) while waiting
+        tells the host to cancel between two tokens; it keeps its KV cache."""
         self.last_usage = None
-        started = time.perf_counter()
-        tokens = self.prompt.tokens(self.prompt.render(messages))
-        n_ctx = self.context_size or 0
-        if len(tokens) >= n_ctx:
-            raise BackendError(
-                f"The conversation is {len(tokens)} tokens long, more than the model's context "
-                f"window of {n_ctx} tokens. Shorten the task or the notebook context, or load "
-                "the model with a larger context size."
-            )
-        evaluated = len(tokens) - self._reusable(tokens)
-        stops = list(dict.fromkeys([*stop, *self.prompt.end_of_turn_stops()]))
-        completion = self.llm.create_completion(
-            tokens,
-            max_tokens=max(1, min(self.config.max_tokens, n_ctx - len(tokens))),
-            temperature=self.config.temperature,
-            stop=stops,
-            stream=True,
-            grammar=self._grammar,
-        )
-        busy = time.perf_counter() - started
-        prompt_seconds = None  # llama.cpp reads the prompt before the first chunk comes
-        try:
-            while True:
-                resumed = time.perf_counter()
-                try:
-                    chunk = next(completion, None)
-                except (RuntimeError, ValueError, OSError) as exc:  # llama_decode failures
-                    raise BackendError(
-                        f"llama.cpp failed while writing the reply ({exc}). If this repeats, "
-                        "load the model with a smaller context size or fewer GPU layers."
-                    ) from exc
-                busy += time.perf_counter() - resumed
-                if prompt_seconds is None:
-                    prompt_seconds = busy
-                if chunk is None:
-                    break
-                text = chunk["choices"][0]["text"]
-                if text:
-                    yield text
-        finally:
-            completion.close()
-            self.prompt.context.record(tokens)
-            generated = max(0, self.llm.n_tokens - len(tokens) + 1)
-            self.last_usage = Usage(prompt_tokens=len(tokens), evaluated_tokens=evaluated,
-                                    generated_tokens=generated, seconds=busy,
-                                    prompt_seconds=prompt_seconds)
-
-    # -- helpers ----------------------------------------------------------------------------
-
-    def _reusable(self, tokens: list[int]) -> int:
-        """Prompt tokens llama-cpp-python will take from its KV cache instead of evaluating
-        (it always evaluates at least the last prompt token, to get fresh logits)."""
-        cached = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        prefix = self.llm.longest_token_prefix(cached, tokens)
-        return min(prefix, len(tokens) - 1)
-
-    def _make_grammar(self, option: Any) -> Any:
-        off = isinstance(option, str) and option.strip().lower() in {"0", "false", "off", "no"}
-        if not option or off:
-            return None
-        text = _grammar_text(option)
-        validate_grammar(self.llm, text)
-        from llama_cpp import LlamaGrammar
-
-        return LlamaGrammar.from_string(text, verbose=False)
+        for message in self.host.stream("generate", messages=messages, stop=list(stop)):
+            if "text" in message:
+                yield message["text"]
+                continue
+            _raise_error(message)
+            if message.get("usage"):
+                self.last_usage = Usage(**message["usage"])
 
 
-def default_grammar() -> str:
-    """The packaged GBNF grammar: thoughts plus one ``<execute>`` block, or a plain answer."""
-    prompts = resources.files("codeact_jupyter").joinpath("prompts")
-    return prompts.joinpath(GRAMMAR_RESOURCE).read_text("utf-8")
+def unload() -> bool:
+    """End the model host, freeing the model (weights, KV cache, GPU memory)."""
+    from ..model_host import stop_host
+
+    return stop_host()
 
 
-def _grammar_text(option: Any) -> str:
-    if isinstance(option, str) and "::=" in option:
-        return option
-    if isinstance(option, (str, Path)) and str(option).endswith(".gbnf"):
-        try:
-            return Path(option).expanduser().read_text("utf-8")
-        except OSError as exc:
-            raise BackendError(f"Could not read the grammar file {option}: {exc}") from exc
-    return default_grammar()
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BackendError(f"Expected a whole number, got {value!r}.") from None
+def _raise_error(answer: dict) -> None:
+    if answer.get("error"):
+        raise BackendError(answer["error"])

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import gc
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .base import BackendError
+from .cpu_threads import physical_cores
 from .llama_gguf import GGUFInfo
+
+# llama.cpp's own log lines (loading, buffer sizes, timings). The model host turns them on:
+# its standard error is a log file. Elsewhere (tests, benchmarks) they stay quiet.
+VERBOSE = False
 
 DEVICES = ("auto", "cpu", "gpu")
 _GPU_KINDS = (("CUDA", "CUDA"), ("ROCm", "ROCm"), ("HIP", "ROCm"), ("Metal", "Metal"),
@@ -31,11 +37,15 @@ class LoadOptions:
     mtime_ns: int
     n_ctx: int
     n_gpu_layers: int
+    threads: int = 0  # 0: the machine's physical cores
+    extra_buffers: bool = False  # llama.cpp's extra CPU buffer types (AMX, repacking)
 
     @classmethod
-    def for_file(cls, path: Path, *, n_ctx: int, n_gpu_layers: int) -> "LoadOptions":
+    def for_file(cls, path: Path, *, n_ctx: int, n_gpu_layers: int, threads: int = 0,
+                 extra_buffers: bool = False) -> "LoadOptions":
         stat = path.stat()
-        return cls(str(path), stat.st_size, stat.st_mtime_ns, n_ctx, n_gpu_layers)
+        return cls(str(path), stat.st_size, stat.st_mtime_ns, n_ctx, n_gpu_layers,
+                   max(0, threads), extra_buffers)
 
 
 @dataclass
@@ -43,6 +53,10 @@ class LoadedModel:
     llm: Any  # llama_cpp.Llama
     options: LoadOptions
     info: GGUFInfo
+
+    @property
+    def threads(self) -> int:
+        return int(self.llm.n_threads)
 
 
 _current: LoadedModel | None = None
@@ -77,16 +91,44 @@ def unload() -> bool:
 def _load(options: LoadOptions, info: GGUFInfo) -> Any:
     import llama_cpp
 
+    threads = options.threads or physical_cores()
     try:
-        return llama_cpp.Llama(
-            model_path=options.path,
-            n_ctx=options.n_ctx,
-            n_batch=min(512, options.n_ctx),
-            n_gpu_layers=options.n_gpu_layers,
-            verbose=False,
-        )
+        with _extra_buffers(options.extra_buffers):
+            return llama_cpp.Llama(
+                model_path=options.path,
+                n_ctx=options.n_ctx,
+                n_batch=min(512, options.n_ctx),
+                n_gpu_layers=options.n_gpu_layers,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=VERBOSE,
+            )
     except (ValueError, RuntimeError, MemoryError, OSError) as exc:
         raise BackendError(_load_failed_message(options, info, exc)) from exc
+
+
+@contextmanager
+def _extra_buffers(enabled: bool):
+    """Load with llama.cpp's extra CPU buffer types on or off.
+
+    With them on, llama.cpp moves quantized weights into AMX or repacked layouts; on Xeons with
+    AMX the first decode of a Q4 model then segfaults in llama-cpp-python 0.3.x. ``Llama()``
+    takes no argument for this and reads ``llama_model_default_params()`` while it loads, so
+    the defaults are adjusted for the duration of the load."""
+    import llama_cpp.llama_cpp as low  # the module Llama() reads them from
+
+    original = low.llama_model_default_params
+
+    def params():
+        value = original()
+        value.use_extra_bufts = enabled
+        return value
+
+    low.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
 
 
 def _load_failed_message(options: LoadOptions, info: GGUFInfo, exc: Exception) -> str:

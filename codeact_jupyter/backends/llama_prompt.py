@@ -1,19 +1,13 @@
-"""Prompt text for a local model: its own chat template (ChatML when the GGUF has none),
-and the end-of-turn texts that stop a reply."""
+"""Prompt text for a local model from its chat template (chat_templates.py picks which), and
+the end-of-turn texts that stop a reply."""
 from __future__ import annotations
 
 from typing import Any
 
 from .base import BackendError
+from .chat_templates import CHATML
 from .llama_context import ContextTokens, token_piece
 
-# Used when the GGUF file carries no chat template (the format CodeActAgent was trained on).
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
 # End-of-turn texts that also stop a reply when they appear as plain text.
 _END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")
 
@@ -25,8 +19,7 @@ class PromptBuilder:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.llm = llm
-        self.from_model = bool(chat_template)
-        self.template = chat_template or CHATML_TEMPLATE
+        self.template = chat_template or CHATML
         self.bos = llm.token_bos()
         self.eos = llm.token_eos()
         self.bos_text = _text(llm, self.bos)
