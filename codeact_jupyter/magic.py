@@ -43,6 +43,15 @@ class CodeActMagics(Magics):
     device = Unicode("auto", help="llama: auto, gpu or cpu.").tag(config=True)
     grammar = Bool(False, help="llama: constrain replies to one <execute> step or a plain "
                    "answer (for small models that break the format).").tag(config=True)
+    chat_template = Unicode("", help="llama: the prompt format when the GGUF file has none or a "
+                            "wrong one: chatml, gemma, llama-3, mistral, Jinja text, or a "
+                            ".jinja file.").tag(config=True)
+    threads = Int(0, help="llama: CPU threads for generation and prompt reading (0: the "
+                  "machine's physical cores).").tag(config=True)
+    cpu_extra_buffers = Bool(False, help="llama: let llama.cpp repack weights into its extra "
+                             "CPU buffer types (AMX, repacked layouts). Faster on some CPUs; off "
+                             "because it crashes llama-cpp-python 0.3.x on Xeons with AMX."
+                             ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -104,7 +113,9 @@ class CodeActMagics(Magics):
             max_tokens=self.max_tokens,
             request_timeout=self.request_timeout,
             extras={"n_ctx_cap": self.context_size, "n_gpu_layers": self.gpu_layers,
-                    "device": self.device, "grammar": bool(pick("grammar", self.grammar))},
+                    "device": self.device, "grammar": bool(pick("grammar", self.grammar)),
+                    "chat_template": self.chat_template, "threads": self.threads,
+                    "cpu_extra_buffers": self.cpu_extra_buffers},
         )
         return TaskSettings(
             backend=backend,
