@@ -450,6 +450,43 @@ def test_default_model_offline_explains_how_to_get_it(tmp_path):
     assert not list((tmp_path / "hf").rglob("*.gguf"))
 
 
+@pytest.mark.parametrize("server", ["refuses", "never answers"])
+def test_an_unreachable_hub_fails_within_3_seconds_with_one_message(tmp_path, server):
+    """No 20 seconds of retry warnings: one short probe, then how to get the file by hand."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if server == "refuses":
+        listener.close()
+    else:
+        listener.listen(8)  # connections complete, but nothing is ever read or answered
+    try:
+        result = run_isolated("""
+            import time
+            import huggingface_hub
+            from codeact_jupyter.backends import BackendConfig, BackendError
+            from codeact_jupyter.backends.llama import LlamaBackend
+            started = time.monotonic()
+            try:
+                LlamaBackend(BackendConfig())
+            except BackendError as exc:
+                print(exc)
+            print(time.monotonic() - started)
+        """, {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "hf")})
+    finally:
+        listener.close()
+    *lines, elapsed = result.stdout.strip().splitlines()
+    message = "\n".join(lines)
+    assert "could not be reached" in message, result.stderr
+    url = f"http://127.0.0.1:{port}/{DEFAULT_MODEL_REPO}/resolve/main/{DEFAULT_MODEL_FILE}"
+    assert url in message and str(tmp_path / "hf" / "hub") in message
+    assert f"--model /path/to/{DEFAULT_MODEL_FILE}" in message
+    assert "Retry" not in result.stderr and "Traceback" not in result.stderr
+    assert float(elapsed) < 3.0
+
+
 def test_a_hub_reference_already_in_the_cache_needs_no_network(models, tmp_path):
     commit = "0" * 40
     repo = tmp_path / "hf" / "hub" / "models--someone--tiny-gguf"

@@ -31,6 +31,9 @@ DEFAULT_MODEL = f"{DEFAULT_MODEL_REPO}:{DEFAULT_MODEL_FILE}"
 DEFAULT_MODEL_DOWNLOAD_GB = 7.7
 DEFAULT_MODEL_MEMORY_GB = 9.5
 
+# How long the Hub may take to answer before we call it unreachable.
+PROBE_SECONDS = 2.5
+
 _HUB_REFERENCE = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+):(?P<file>[^:\s]+\.gguf)$")
 
 
@@ -77,7 +80,11 @@ def download(repo_id: str, filename: str) -> Path:
     cached = huggingface_hub.try_to_load_from_cache(repo_id, filename)
     if isinstance(cached, str) and os.path.isfile(cached):
         return Path(cached)
-    options = {}
+    if not huggingface_hub.constants.HF_HUB_OFFLINE:
+        problem = hub_unreachable(huggingface_hub.hf_hub_url(repo_id, filename))
+        if problem:
+            raise BackendError(_offline_message(repo_id, filename, problem))
+    options = {"etag_timeout": PROBE_SECONDS}
     if "tqdm_class" in inspect.signature(huggingface_hub.hf_hub_download).parameters:
         options["tqdm_class"] = _progress_bar()  # older versions pick tqdm.auto themselves
     try:
@@ -103,11 +110,38 @@ def download(repo_id: str, filename: str) -> Path:
         ) from exc
 
 
-def _offline_message(repo_id: str, filename: str, exc: Exception) -> str:
+def hub_unreachable(url: str, seconds: float = PROBE_SECONDS) -> str | None:
+    """Why ``url`` cannot be reached, or None when its server answers (any HTTP status).
+
+    huggingface_hub retries an unreachable Hub for 20 seconds and more, printing a warning
+    each time; one short request first lets a machine without access fail at once. It runs
+    in a thread so that a slow name lookup, which no socket timeout bounds, is bounded too."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=seconds)
+            outcome.append(None)
+        except urllib.error.HTTPError:
+            outcome.append(None)  # the server answered: let huggingface_hub say what it meant
+        except (OSError, ValueError) as exc:
+            outcome.append(str(getattr(exc, "reason", None) or exc))
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return outcome[0] if outcome else f"no answer within {seconds:g} s"
+
+
+def _offline_message(repo_id: str, filename: str, exc: object) -> str:
     from huggingface_hub import constants
 
     reason = ("offline mode is on (HF_HUB_OFFLINE)" if constants.HF_HUB_OFFLINE
-              else "the Hugging Face Hub could not be reached")
+              else f"the Hugging Face Hub could not be reached ({exc})")
     size = (f" ({DEFAULT_MODEL_DOWNLOAD_GB} GB)"
             if (repo_id, filename) == (DEFAULT_MODEL_REPO, DEFAULT_MODEL_FILE) else "")
     return (
