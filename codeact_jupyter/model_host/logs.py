@@ -29,8 +29,8 @@ def log_path() -> str:
     return str(folder / f"model-host-{os.getpid()}.log")
 
 
-def tail(path: str, lines: int = 8, max_bytes: int = 16_384) -> list[str]:
-    """The last ``lines`` non-empty lines of the log."""
+def tail(path: str, lines: int = 6, max_bytes: int = 16_384, width: int = 160) -> list[str]:
+    """The last ``lines`` non-empty lines of the log, each cut to ``width`` characters."""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -38,7 +38,8 @@ def tail(path: str, lines: int = 8, max_bytes: int = 16_384) -> list[str]:
             text = f.read().decode("utf-8", "replace")
     except OSError:
         return []
-    return [line for line in text.splitlines() if line.strip()][-lines:]
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in kept]
 
 
 def _forget_old(folder: Path) -> None:
