@@ -1,7 +1,6 @@
 """The record of one task, kept for inspection: ``codeact_jupyter.last_run()``."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,10 +32,27 @@ class Run:
     def replies(self) -> list[str]:
         return [m["content"] for m in self.messages if m["role"] == "assistant"]
 
+    def step_statuses(self) -> list[str | None]:
+        """Per reply, the status of the step it asked for (None for answers, empty replies
+        and a step stopped before it ran): replies with code and steps pair up in order."""
+        from .parsing import parse_reply
+
+        steps = iter(self.steps)
+        statuses: list[str | None] = []
+        for reply in self.replies():
+            step = next(steps, None) if parse_reply(reply).code is not None else None
+            statuses.append(step.status if step else None)
+        return statuses
+
     def save_replay(self, path: str | Path) -> Path:
-        """Write this run's model replies as a replay file (``--backend replay --model PATH``)."""
+        """Write this run's model replies, each with its step's status, as a replay file
+        (``--backend replay --model PATH``). Replaying it stops where a step fails that
+        succeeded here; the format is described in backends/replay_file.py."""
+        from .backends.replay_file import dump_script
+
         path = Path(path)
-        path.write_text(json.dumps(self.replies(), indent=2) + "\n", encoding="utf-8")
+        path.write_text(dump_script(self.replies(), self.step_statuses(), task=self.task,
+                                    backend=self.backend), encoding="utf-8")
         return path
 
 
