@@ -24,6 +24,7 @@ empty replies or answers came before.
 """
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,12 @@ def bundled_names() -> list[str]:
 
 def load_script(file: Path) -> ReplayScript:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BackendError(f"Replay file {file} is not UTF-8 text ({exc}); save it as UTF-8 JSON.") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise BackendError(f"Replay file {file} is not valid JSON ({exc}). It must hold a list "
                            f"of strings, one assistant reply per turn, e.g. {_EXAMPLE}.") from None
     return parse_script(data, file)
@@ -107,11 +112,11 @@ def _parse_object(data: dict, file) -> ReplayScript:
                            f"form), not {json.dumps(version)}.")
     if version > VERSION:
         raise BackendError(f"Replay file {file} is version {version}; this codeact-jupyter reads "
-                           f"versions 1 and {VERSION}. Upgrade it (pip install -U codeact-jupyter), "
+                           f"versions 1 and {VERSION}. Upgrade codeact-jupyter (pip install -U codeact-jupyter), "
                            "or record the run again with this version.")
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise BackendError(f"Replay file {file} has unknown keys {', '.join(map(repr, unknown))}; "
+        raise BackendError(f"Replay file {file} has unknown keys {_named(unknown, _TOP_KEYS)}; "
                            f"a version {VERSION} file has {', '.join(sorted(_TOP_KEYS))}.")
     items = data.get("replies")
     if not isinstance(items, list):
@@ -134,7 +139,7 @@ def _parse_reply(item, number: int, file) -> tuple[str, str | None]:
                            '{"text": "...", "status": "ok"}.')
     unknown = sorted(set(item) - _REPLY_KEYS)
     if unknown:
-        raise BackendError(f"{where} has unknown keys {', '.join(map(repr, unknown))}; "
+        raise BackendError(f"{where} has unknown keys {_named(unknown, _REPLY_KEYS)}; "
                            'a reply has "text" and, optionally, "status".')
     if not isinstance(item.get("text"), str):
         raise BackendError(f"{where} needs \"text\", the reply as a string.")
@@ -153,6 +158,14 @@ def dump_script(replies: list[str], statuses: list[str | None], task: str = "",
     data = {"version": VERSION, **({"task": task} if task else {}),
             **({"backend": backend} if backend else {}), "replies": items}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _named(unknown: list[str], known: set[str]) -> str:
+    """The unknown keys, each with the known key it was probably meant to be."""
+    def one(key: str) -> str:
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        return f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key)
+    return ", ".join(one(k) for k in unknown)
 
 
 def _kind(value) -> str:
