@@ -34,14 +34,19 @@ class Run:
 
     def step_statuses(self) -> list[str | None]:
         """Per reply, the status of the step it asked for (None for answers, empty replies
-        and a step stopped before it ran): replies with code and steps pair up in order."""
+        and a step stopped before it ran). Replies pair with steps by their code, in order,
+        so a transcript trimmed to fit the context still pairs the replies it kept."""
         from .parsing import parse_reply
 
-        steps = iter(self.steps)
         statuses: list[str | None] = []
+        start = 0
         for reply in self.replies():
-            step = next(steps, None) if parse_reply(reply).code is not None else None
-            statuses.append(step.status if step else None)
+            code, status = parse_reply(reply).code, None
+            if code is not None:
+                match = next((i for i in range(start, len(self.steps)) if self.steps[i].code == code), None)
+                if match is not None:
+                    status, start = self.steps[match].status, match + 1
+            statuses.append(status)
         return statuses
 
     def save_replay(self, path: str | Path) -> Path:
