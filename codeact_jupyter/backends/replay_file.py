@@ -17,6 +17,8 @@ Two forms are read:
   ``status`` is one of :data:`STATUSES`; it belongs on a reply that ran code and may be left
   out anywhere (nothing is checked for that reply). A reply may also be a plain string.
   ``task`` and ``backend`` are notes for the reader; the replay does not use them.
+  On replay, a step that fails where its recorded status is ``ok`` ends the task; the
+  reverse goes on with a notice (replay_divergence.py says why).
 
 A status sits on the reply rather than in a separate list of steps because the replay
 knows which reply it just played: the step that follows is that reply's step, whatever
