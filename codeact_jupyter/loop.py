@@ -101,6 +101,8 @@ class CodeActLoop:
                 yield Notice(STOPPED)
                 yield from self._finish("stopped", turn)
                 return
+            if (yield from self._after_step(turn)):
+                return
         yield Notice(f"Stopped after {settings.max_turns} turns without a final answer; "
                      "raise the turn limit (--max-turns, or the panel's setting) to let it go on.")
         yield from self._finish("turn_limit", settings.max_turns)
@@ -143,6 +145,22 @@ class CodeActLoop:
         yield Observation(step=number, code=code, text=text, status=result.status,
                           outputs=result.outputs, execution_count=result.execution_count)
         return result.status == "interrupted"
+
+    def _after_step(self, turn: int):
+        """The backend's optional look at the step that ran (``WatchesSteps`` in
+        backends/base.py): a notice, or the end of the task. Returns True when it ended."""
+        hook = getattr(self.backend, "after_step", None)
+        if hook is None:
+            return False
+        step = self.run.steps[-1]
+        try:
+            note = hook(len(self.run.steps), step.status, step.outputs)
+        except BackendError as exc:
+            yield from self._finish("error", turn, error=str(exc))
+            return True
+        if note:
+            yield Notice(note)
+        return False
 
     def _fit_context(self):
         size = getattr(self.backend, "context_size", None)

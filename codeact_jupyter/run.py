@@ -1,7 +1,6 @@
 """The record of one task, kept for inspection: ``codeact_jupyter.last_run()``."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +33,32 @@ class Run:
     def replies(self) -> list[str]:
         return [m["content"] for m in self.messages if m["role"] == "assistant"]
 
+    def step_statuses(self) -> list[str | None]:
+        """Per reply, the status of the step it asked for (None for answers, empty replies
+        and a step stopped before it ran). Replies pair with steps by their code, in order,
+        so a transcript trimmed to fit the context still pairs the replies it kept."""
+        from .parsing import parse_reply
+
+        statuses: list[str | None] = []
+        start = 0
+        for reply in self.replies():
+            code, status = parse_reply(reply).code, None
+            if code is not None:
+                match = next((i for i in range(start, len(self.steps)) if self.steps[i].code == code), None)
+                if match is not None:
+                    status, start = self.steps[match].status, match + 1
+            statuses.append(status)
+        return statuses
+
     def save_replay(self, path: str | Path) -> Path:
-        """Write this run's model replies as a replay file (``--backend replay --model PATH``)."""
+        """Write this run's model replies, each with its step's status, as a replay file
+        (``--backend replay --model PATH``). Replaying it stops where a step fails that
+        succeeded here; the format is described in backends/replay_file.py."""
+        from .backends.replay_file import dump_script
+
         path = Path(path)
-        path.write_text(json.dumps(self.replies(), indent=2) + "\n", encoding="utf-8")
+        path.write_text(dump_script(self.replies(), self.step_statuses(), task=self.task,
+                                    backend=self.backend), encoding="utf-8")
         return path
 
 

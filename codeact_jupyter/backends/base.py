@@ -88,6 +88,18 @@ class Backend(Protocol):
         """Tokens in ``text``; backends without a tokenizer use ``approx_tokens``."""
 
 
+@runtime_checkable
+class WatchesSteps(Protocol):
+    """Optional, for backends that care what the steps did (the replay checks each step
+    against its recording). The loop calls ``after_step`` after each step that ran or was
+    skipped, before the next turn; backends without the method are never asked."""
+
+    def after_step(self, number: int, status: str, outputs: list[dict]) -> str | None:
+        """``number`` is 1-based, ``status`` the step's ("ok", "error", "timeout",
+        "skipped", "interrupted"), ``outputs`` its nbformat outputs. Return a line for the
+        user (shown as a notice) or None; raise BackendError to end the task with it."""
+
+
 def approx_tokens(text: str) -> int:
     """A tokenizer-free estimate (about four characters a token for English and code)."""
     return (len(text) + 3) // 4

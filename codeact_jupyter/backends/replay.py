@@ -1,18 +1,25 @@
-"""Replays assistant replies from a JSON file: a list of strings, one reply per turn.
+"""Replays assistant replies from a JSON file, one reply per turn.
 
 A first-class backend for demos, tutorials, reproducible runs and tests. Replies stream in
 small chunks, and stop strings are honoured the way a real server honours them (the reply
 is cut at the first one, which is dropped), so a replayed run behaves like a live one.
-Bundled demos are found by name (``--model quickstart``). Record one from any run with ``codeact_jupyter.last_run().save_replay("replies.json")``.
+Bundled demos are found by name (``--model quickstart``). Record one from any run with
+``codeact_jupyter.last_run().save_replay("replies.json")``.
+
+The file format (a plain list of strings, or version 2 with each step's recorded status)
+is described in replay_file.py. Where a status was recorded, each step is checked after it
+runs (the loop's ``after_step`` hook): a step that fails where the recording's succeeded
+ends the task (replay_divergence.py) instead of playing the rest over a broken step.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Iterator
 
-from .base import BackendConfig, BackendError, OutOfReplies, Usage, approx_tokens
+from .base import BackendConfig, OutOfReplies, Usage, approx_tokens
+from .replay_divergence import check_step
+from .replay_file import bundled, find_replay_file, load_script  # noqa: F401 (bundled: kept for callers)
 
 CHUNK_CHARS = 8
 
@@ -22,17 +29,22 @@ class ReplayBackend:
     context_size = None
 
     def __init__(self, config: BackendConfig):
-        self.path = config.model
-        self.replies = load_replies(config.model)
+        file, self.is_bundled = find_replay_file(config.model)
+        self.path = str(file)
+        script = load_script(file)
+        self.replies, self.statuses = script.replies, script.statuses
         self.delay = float(config.extras.get("replay_delay", 0.0))  # seconds per chunk, for demos
         self.turn = 0
         self.history: list[list[dict]] = []  # the messages received each turn
         self.last_usage: Usage | None = None  # a replay has no figures worth showing
 
     @classmethod
-    def from_replies(cls, replies: list[str], delay: float = 0.0) -> "ReplayBackend":
+    def from_replies(cls, replies: list[str], delay: float = 0.0,
+                     statuses: list[str | None] | None = None) -> "ReplayBackend":
         backend = cls.__new__(cls)
-        backend.path, backend.replies, backend.delay = None, list(replies), delay
+        backend.path, backend.is_bundled, backend.delay = None, False, delay
+        backend.replies = list(replies)
+        backend.statuses = list(statuses) if statuses is not None else [None] * len(replies)
         backend.turn, backend.history, backend.last_usage = 0, [], None
         return backend
 
@@ -57,30 +69,18 @@ class ReplayBackend:
                 time.sleep(self.delay)
             yield reply[start:start + CHUNK_CHARS]
 
+    def after_step(self, number: int, status: str, outputs: list[dict]) -> str | None:
+        """The step just run is the one the last reply asked for: compare it with the
+        recording. Raises ReplayDiverged (a BackendError) when it failed where the
+        recording's succeeded."""
+        recorded = self.statuses[self.turn - 1] if 0 < self.turn <= len(self.statuses) else None
+        return check_step(number, recorded, status, outputs, bundled=self.is_bundled)
+
 
 def load_replies(path: str | None) -> list[str]:
-    if not path:
-        raise BackendError("The replay backend needs a file of replies: "
-                           "--backend replay --model replies.json (a JSON list of strings).")
-    file = Path(path).expanduser()
-    if not file.is_file() and bundled(path).is_file():
-        file = bundled(path)  # a demo shipped with the package, e.g. --model quickstart
-    if not file.is_file():
-        raise BackendError(f"Replay file not found: {file}. Pass the path of a JSON file "
-                           "holding a list of reply strings with --model.")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BackendError(f"Replay file {file} is not valid JSON ({exc}). "
-                           "It must hold a list of strings, one assistant reply per turn.") from None
-    if not isinstance(data, list) or not all(isinstance(r, str) for r in data):
-        raise BackendError(f"Replay file {file} must hold a JSON list of strings, "
-                           "one assistant reply per turn, e.g. [\"<execute>\\nprint(1)\\n</execute>\", \"Done.\"].")
-    return data
-
-
-def bundled(name: str) -> Path:
-    return Path(__file__).resolve().parents[1] / "replays" / f"{name}.json"
+    """The replies of a replay file (either form), without their recorded statuses."""
+    file, _ = find_replay_file(path)
+    return load_script(file).replies
 
 
 def _cut_at_stop(reply: str, stop: list[str]) -> str:
