@@ -1,0 +1,132 @@
+"""What the model host costs: a request's round trip, a turn, and a task's first token after
+a kernel restart.
+
+* round trip: a ``ping`` request to the host and its answer, over the pipes (median).
+* per turn: one short reply (8 tokens, prompt cached) through the host versus the same
+  engine in this process; the difference is what running llama.cpp out of the kernel costs
+  each turn.
+* first token after a kernel restart: a real ipykernel is restarted, then ``%%codeact``
+  runs a task; the time from the execute request to the first reply text the kernel sends
+  (the JupyterLab bridge's first ``text_delta``), which includes starting the host and
+  loading the model. Also the same model loaded in this process, for comparison.
+
+    python bench/bench_model_host.py [--model PATH] [--repeats 200]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from codeact_jupyter.backends import BackendConfig  # noqa: E402
+from codeact_jupyter.backends.llama import LlamaBackend  # noqa: E402
+from codeact_jupyter.backends.llama import unload as stop_host  # noqa: E402
+from codeact_jupyter.backends.llama_engine import LlamaEngine, unload  # noqa: E402
+from codeact_jupyter.model_host import get_host  # noqa: E402
+from tests.tiny_gguf import write_tiny_gguf  # noqa: E402
+
+MESSAGES = [{"role": "system", "content": "You are a CodeAct agent in a Jupyter kernel."},
+            {"role": "user", "content": "Summarise the DataFrame df."}]
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def round_trips(repeats: int) -> list[float]:
+    host = get_host()
+    host.request("ping")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        host.request("ping")
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def turns(backend, repeats: int) -> list[float]:
+    "".join(backend.stream(MESSAGES, []))  # the prompt is cached from here on
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        "".join(backend.stream(MESSAGES, []))
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def first_token_after_restart(model: Path, repeats: int) -> list[float]:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    times = []
+    try:
+        for _ in range(repeats):
+            km.restart_kernel(now=True)
+            kc.wait_for_ready(timeout=60)
+            kc.execute_interactive("%load_ext codeact_jupyter\n"
+                                   "%config CodeActMagics.max_tokens = 8", timeout=60)
+            started = time.perf_counter()
+            msg_id = kc.execute(f"%%codeact --model {model} --max-turns 1\nsay hello")
+            first = None
+            while True:
+                msg = kc.get_iopub_msg(timeout=120)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                event = (msg["content"].get("data") or {}).get("event") or {}
+                if first is None and event.get("type") == "text_delta":
+                    first = time.perf_counter() - started
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            if first is not None:
+                times.append(first)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return times
+
+
+def first_token_in_process(model: Path) -> float:
+    unload()
+    started = time.perf_counter()
+    engine = LlamaEngine(BackendConfig(model=str(model), max_tokens=8))
+    next(iter(engine.stream(MESSAGES, [])))
+    seconds = time.perf_counter() - started
+    unload()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a GGUF file for the turn and first-token figures")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--restarts", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        model = Path(args.model) if args.model else write_tiny_gguf(Path(folder) / "tiny.gguf")
+        config = BackendConfig(model=str(model), max_tokens=8, temperature=0.0)
+        print(f"model: {model.name}")
+        ping = round_trips(args.repeats)
+        print(f"round trip of a request (ping):        {median_ms(ping):7.3f} ms  (median of {len(ping)})")
+        hosted = turns(LlamaBackend(config), max(10, args.repeats // 10))
+        local = turns(LlamaEngine(config), max(10, args.repeats // 10))
+        unload()
+        print(f"a turn of 8 tokens through the host:   {median_ms(hosted):7.3f} ms")
+        print(f"the same turn in this process:         {median_ms(local):7.3f} ms")
+        print(f"the host's cost per turn:              {median_ms(hosted) - median_ms(local):7.3f} ms")
+        stop_host()
+        after_restart = first_token_after_restart(model, args.restarts)
+        in_process = first_token_in_process(model)
+        print(f"first token after a kernel restart:    {median_ms(after_restart):7.0f} ms  "
+              f"(median of {len(after_restart)}: kernel side, host start, model load, prompt)")
+        print(f"load and first token in this process:  {in_process * 1000:7.0f} ms  (no host, for comparison)")
+
+
+if __name__ == "__main__":
+    main()
