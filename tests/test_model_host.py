@@ -192,3 +192,25 @@ def test_a_dead_host_costs_no_variable_in_a_real_kernel(models, tmp_path):
 def _log_lines(folder) -> list[str]:
     return [line for log in folder.glob("model-host-*.log")
             for line in log.read_text(errors="replace").splitlines()]
+
+
+def test_a_host_stuck_after_a_stop_is_replaced_by_the_next_task(models, monkeypatch):
+    """A Stop while the host is inside one long native call (a huge prompt, a hang) cannot
+    reach it until the call returns; the next task waits a little, then starts afresh."""
+    from codeact_jupyter.model_host import client
+
+    monkeypatch.setattr(client, "FINISH_SECONDS", 1.0)
+    b = backend(models["slow"], max_tokens=6000)
+    chunks = b.stream(MESSAGES, [])
+    next(chunks)
+    stuck = current_host()
+    os.kill(stuck.pid, signal.SIGSTOP)  # frozen mid-reply, as in a call that never returns
+    interrupt_main_after(0.2)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in chunks:
+            pass
+    started = time.monotonic()
+    again = backend(models["tiny"], max_tokens=4)
+    "".join(again.stream(MESSAGES, []))
+    assert current_host() is not stuck and gone(stuck.pid)
+    assert time.monotonic() - started < 1.0 + 3.0

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Iterator
 
 from ..backends.base import BackendError
@@ -122,10 +123,24 @@ class ModelHost:
     def _finish_unfinished(self) -> None:
         """Skip what is left of requests the user interrupted (their replies come to an end
         within a token, or when the prompt they were reading is read)."""
+        deadline = time.monotonic() + FINISH_SECONDS
         while self._unfinished:
-            message = self._read()
+            message = self._reader.read(timeout=max(0.0, deadline - time.monotonic()))
+            if message is None:
+                raise self._died()
             if message.get("end"):
                 self._unfinished.discard(message.get("id"))
+
+    def busy(self) -> bool:
+        """Is it still finishing a request the user interrupted? Waits FINISH_SECONDS."""
+        with self._lock:
+            try:
+                self._finish_unfinished()
+            except TimeoutError:
+                return True
+            except HostDied:
+                return False
+            return False
 
     def _died(self) -> HostDied:
         try:
@@ -167,15 +182,21 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+# How long a new task waits for the host to finish a reply the user stopped while the host
+# was reading a long prompt (it cannot stop mid-prompt); after that it starts a fresh host.
+FINISH_SECONDS = 5.0
+
 _host: ModelHost | None = None
 
 
 def get_host() -> ModelHost:
-    """The kernel's model host, started now if there is none (or the last one died)."""
+    """The kernel's model host, started now if there is none, if the last one died, or if it
+    is stuck in a request the user stopped (a hung native call, or a very long prompt)."""
     global _host
-    if _host is None or not _host.alive():
-        if _host is not None:
-            _host.stop(timeout=0.5)
+    if _host is not None and (not _host.alive() or _host.busy()):
+        _host.stop(timeout=0.5)
+        _host = None
+    if _host is None:
         _host = ModelHost()
     return _host
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import time
 from typing import Any
 
 CHUNK = 1 << 16
@@ -37,7 +39,10 @@ class LineReader:
         self._buffer = bytearray()
         self._eof = False
 
-    def read(self) -> dict[str, Any] | None:
+    def read(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next message; None at end of file. With a ``timeout`` (seconds), raise
+        TimeoutError when no whole message came in time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
@@ -46,6 +51,10 @@ class LineReader:
                 return json.loads(line)
             if self._eof:
                 return None
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    raise TimeoutError("no message in time")
             data = os.read(self.fd, CHUNK)
             if not data:
                 self._eof = True
