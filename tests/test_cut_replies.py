@@ -28,12 +28,14 @@ def run(ip, model, grammar: str, max_tokens: int):
     events = []
     config = BackendConfig(model=str(model), max_tokens=max_tokens, extras={"grammar": grammar})
     record = run_task(ip, "count", TaskSettings(backend="llama", backend_config=config,
-                                                max_turns=2), [events.append])
+                                                max_turns=2, context_budget=300),
+                      [events.append])
     return record, events
 
 
 def test_a_code_block_cut_by_the_token_limit_is_not_run(ip, model):
     record, events = run(ip, model, STEP, max_tokens=20)
+    assert record.error is None, record.error
     assert not record.steps and not any(isinstance(e, Observation) for e in events)
     assert [s.finish_reason for s in record.stats] == ["length", "length"]
     notices = [e.text for e in events if isinstance(e, Notice)]
