@@ -6,6 +6,7 @@ kernel's history, or from the browser's notebook document when the side panel se
 """
 from __future__ import annotations
 
+import re
 import reprlib
 from dataclasses import dataclass
 from typing import Callable
@@ -38,8 +39,7 @@ class ErrorLog:
     def __init__(self, shell=None):
         self.errors: dict[int, str] = {}
         self.shell = shell
-        self.history_end: int | None = None
-        self._mark()  # loaded mid-cell: the cells stored so far are the earlier ones
+        self._end: int | None = None
 
     def __call__(self, result) -> None:
         info = getattr(result, "info", None)
@@ -49,11 +49,18 @@ class ErrorLog:
         # IPython 9 numbers unstored cells too, with the number the next stored cell takes.
         if stored and error is not None and count is not None:
             self.errors[count] = f"{type(error).__name__}: {error}"
-        self._mark()
-
-    def _mark(self) -> None:
         if self.shell is not None:
-            self.history_end = len(_history(self.shell).input_hist_raw)
+            self._end = len(_history(self.shell).input_hist_raw)
+
+    @property
+    def history_end(self) -> int | None:
+        if self._end is not None or self.shell is None:
+            return self._end
+        # No cell has ended since the extension loaded (it was loaded by this very cell, or
+        # at start-up): the running cell, if stored, is the last entry, and it calls us.
+        parsed = _history(self.shell).input_hist_parsed
+        calls_us = len(parsed) > 1 and re.search(r"run_(line|cell)_magic\(['\"]codeact['\"]", parsed[-1])
+        return len(parsed) - 1 if calls_us else len(parsed)
 
 
 def _history(shell):

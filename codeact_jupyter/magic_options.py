@@ -49,8 +49,10 @@ def split_line(line: str, parser) -> MagicLine:
             if has_value:
                 raise UsageError(f"Option {name} takes no value {HELP}.")
             argv.append(name)
-        elif has_value:
+        elif has_value and value:
             argv += [name, value]
+        elif has_value:
+            raise UsageError(f"Option {name} needs a value {HELP}.")
         else:
             if not after or (after.startswith("-") and _option_name(after) in options):
                 raise UsageError(f"Option {name} needs a value {HELP}.")

@@ -28,6 +28,7 @@ EXECUTE_OPEN = "<execute>"
 EXECUTE_CLOSE = "</execute>"
 
 _EXECUTE = re.compile(r"<execute\s*>(.*?)(?:</execute\s*>|</execute|</?\s*$|\Z)", re.S | re.I)
+_STRAY_TAG = re.compile(r"</?execute\s*>", re.I)  # a lone tag is not part of an answer
 _SOLUTION = re.compile(r"<solution\s*>(.*?)(?:</solution\s*>|\Z)", re.S | re.I)
 
 
@@ -88,7 +89,7 @@ def parse_reply(text: str) -> Reply:
         for fence in find_fences(text):
             if is_python(fence.language) and fence.body.strip():
                 return Reply(thought=text[: fence.start].strip(), code=fence.body.strip("\n"))
-        return Reply(thought="", answer=text.strip())
+        return Reply(thought="", answer=_STRAY_TAG.sub("", text).strip())
     return Reply(thought=text[: solution.start()].strip(), answer=_shown_as_code(solution.group(1).strip()))
 
 
