@@ -27,7 +27,10 @@ from .fences import Fence, find_fences, is_python
 EXECUTE_OPEN = "<execute>"
 EXECUTE_CLOSE = "</execute>"
 
-_EXECUTE = re.compile(r"<execute\s*>(.*?)(?:</execute\s*>|</execute|</?\s*$|\Z)", re.S | re.I)
+# The closing tag may be missing, or cut anywhere when the reply hit a stop string or the
+# token limit ("</exec").
+_EXECUTE = re.compile(r"<execute\s*>(.*?)(?:</execute\s*>|</execute\b|<(?:/(?:e(?:x(?:e(?:c(?:u(?:t(?:e)?)?)?)?)?)?)?)?\s*\Z|\Z)",
+                      re.S | re.I)
 _STRAY_TAG = re.compile(r"</?execute\s*>", re.I)  # a lone tag is not part of an answer
 _SOLUTION = re.compile(r"<solution\s*>(.*?)(?:</solution\s*>|\Z)", re.S | re.I)
 
