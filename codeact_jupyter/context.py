@@ -49,12 +49,12 @@ class ErrorLog:
         # IPython 9 numbers unstored cells too, with the number the next stored cell takes.
         if stored and error is not None and count is not None:
             self.errors[count] = f"{type(error).__name__}: {error}"
-        if self.shell is not None:
+        if _history(self.shell) is not None:
             self._end = len(_history(self.shell).input_hist_raw)
 
     @property
     def history_end(self) -> int | None:
-        if self._end is not None or self.shell is None:
+        if self._end is not None or _history(self.shell) is None:
             return self._end
         # No cell has ended since the extension loaded (it was loaded by this very cell, or
         # at start-up): the running cell, if stored, is the last entry, and it calls us.
@@ -65,8 +65,8 @@ class ErrorLog:
 
 def _history(shell):
     """The shell's own history records, which no user variable (In, Out, _ih, _oh) can
-    shadow."""
-    return shell.history_manager
+    shadow. None for a shell that keeps no history."""
+    return getattr(shell, "history_manager", None)
 
 
 def cells_from_history(shell, errors: dict[int, str] | None = None,
@@ -75,6 +75,8 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
     (or error) of each. ``history_end``: how many history entries precede the running cell
     (``ErrorLog.history_end``); None when no cell is running (a task started from code)."""
     history = _history(shell)
+    if history is None:
+        return []
     inputs = list(history.input_hist_raw)
     outputs = history.output_hist
     errors = errors or {}
