@@ -39,7 +39,7 @@ def split_line(line: str, parser) -> MagicLine:
         word, after = _next_word(rest, "option")
         if _NUMBER.match(word):
             break  # "-5 plus 3": the task starts here
-        name, has_value, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        name, has_value, value = word.partition("=")
         action = options.get(name)
         if action is None:
             raise UsageError(

@@ -159,6 +159,8 @@ OPTION_CASES = [
     OptionCase("model-equals-quoted", '--model="{spaced}" t', task="t"),
     OptionCase("model-equals-single-quoted", "--model='{spaced}' t", task="t"),
     OptionCase("model-short", "-m {path} t", task="t"),
+    OptionCase("model-short-equals", "-m={path} t", task="t"),
+    OptionCase("base-url-equals-in-value", "{model} --backend replay --base-url=http://127.0.0.1:9/v1?a=b t", task="t"),
     OptionCase("model-unclosed-quote", '--model "{spaced} t', error="Unclosed quote in the value of --model"),
     OptionCase("model-equals-empty", "--model= t", error="--model needs a value"),
     OptionCase("flag-with-value", "{model} --confirm=yes t", error="Option --confirm takes no value"),
