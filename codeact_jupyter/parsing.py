@@ -29,7 +29,8 @@ EXECUTE_CLOSE = "</execute>"
 
 # The closing tag may be missing, or cut anywhere when the reply hit a stop string or the
 # token limit ("</exec").
-_EXECUTE = re.compile(r"<execute\s*>(.*?)(?:</execute\s*>|</execute\b|<(?:/(?:e(?:x(?:e(?:c(?:u(?:t(?:e)?)?)?)?)?)?)?)?\s*\Z|\Z)",
+_CUT_CLOSE = "|".join(re.escape(EXECUTE_CLOSE[:n]) for n in range(1, len(EXECUTE_CLOSE)))
+_EXECUTE = re.compile(rf"<execute\s*>(.*?)(?:</execute\s*>|</execute\b|(?:{_CUT_CLOSE})\s*\Z|\Z)",
                       re.S | re.I)
 _STRAY_TAG = re.compile(r"</?execute\s*>", re.I)  # a lone tag is not part of an answer
 _SOLUTION = re.compile(r"<solution\s*>(.*?)(?:</solution\s*>|\Z)", re.S | re.I)

@@ -140,7 +140,8 @@ class OptionCase:
 
 
 OPTION_CASES = [
-    OptionCase("max-turns-zero", "{model} --max-turns 0 t", error="--max-turns (max_turns) must be a whole number of at least 1"),
+    OptionCase("max-turns-zero", "{model} --max-turns 0 t",
+               error="--max-turns (max_turns) must be a whole number of at least 1"),
     OptionCase("max-turns-negative", "{model} --max-turns -2 t", error="at least 1: it is how many replies"),
     OptionCase("max-turns-word", "{model} --max-turns abc t", error="argument --max-turns: invalid int value: 'abc'"),
     OptionCase("max-turns-fraction", "{model} --max-turns 2.5 t", error="invalid int value: '2.5'"),
@@ -148,7 +149,8 @@ OPTION_CASES = [
     OptionCase("max-turns-then-option", "{model} --max-turns --timeout 3 t", error="--max-turns needs a value"),
     OptionCase("max-turns-equals-empty", "{model} --max-turns= t", error="--max-turns needs a value"),
     OptionCase("max-turns-one", "{model} --max-turns 1 t", task="t"),
-    OptionCase("timeout-negative", "{model} --timeout -1 t", error="--timeout (timeout) must be a number of seconds per step, or 0 for no limit"),
+    OptionCase("timeout-negative", "{model} --timeout -1 t",
+               error="--timeout (timeout) must be a number of seconds per step, or 0 for no limit"),
     OptionCase("timeout-nan", "{model} --timeout nan t", error="or 0 for no limit. Got nan"),
     OptionCase("timeout-inf", "{model} --timeout inf t", error="or 0 for no limit. Got inf"),
     OptionCase("timeout-word", "{model} --timeout soon t", error="invalid float value: 'soon'"),
