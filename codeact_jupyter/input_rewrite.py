@@ -31,6 +31,8 @@ def codeact_input_transformer(lines: list[str]) -> list[str]:
         if cell and not "".join(lines[1:]).strip():
             return [_call(cell.group("args"))]
         return lines  # another cell magic's body is its own business (%%writefile, ...)
+    if not any(f"%{MAGIC}" in line for line in lines):
+        return lines  # most cells: no need to tokenize
     starts = _logical_line_starts(lines)
     out: list[str] = []
     i = 0
