@@ -20,7 +20,8 @@ import tokenize
 
 MAGIC = "codeact"
 _CELL = re.compile(rf"^%%{MAGIC}(?=\s|$)(?P<args>.*?)\s*$", re.S)
-_LINE = re.compile(rf"^(?P<indent>[ \t]*)%{MAGIC}(?=\s|$)(?P<args>.*?)\s*$", re.S)
+# An optional assignment target, as IPython allows for magics: ``answer = %codeact ...``.
+_LINE = re.compile(rf"^(?P<lead>[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?)%{MAGIC}(?=\s|$)(?P<args>.*?)\s*$", re.S)
 
 
 def codeact_input_transformer(lines: list[str]) -> list[str]:
@@ -45,8 +46,8 @@ def codeact_input_transformer(lines: list[str]) -> list[str]:
         end = i
         while end + 1 < len(lines) and lines[end].rstrip("\r\n").endswith("\\"):
             end += 1
-        args = _joined(lines[i:end + 1])[len(match.group("indent")) + len(MAGIC) + 1:]
-        out.append(match.group("indent") + _call(args))
+        args = _joined(lines[i:end + 1])[len(match.group("lead")) + len(MAGIC) + 1:]
+        out.append(match.group("lead") + _call(args))
         i = end + 1
     return out
 

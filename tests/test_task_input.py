@@ -33,6 +33,7 @@ TASKS = [
     ("%codeact {model} first part \\\n    second part?", "first part second part?"),
     ("x = 1\n%codeact {model} what is x?\ny = 2", "what is x?"),
     ("if True:\n    %codeact {model} what is in df?", "what is in df?"),
+    ("result = %codeact {model} what is x?", "what is x?"),
     ("\n\n%%codeact {model} after blank lines?\n\n", "after blank lines?"),
     ("%%codeact {model} what is x?\n   \n", "what is x?"),
     # With a body, the first line and the body both belong to the task.
