@@ -6,6 +6,7 @@ kernel's history, or from the browser's notebook document when the side panel se
 """
 from __future__ import annotations
 
+import re
 import reprlib
 from dataclasses import dataclass
 from typing import Callable
@@ -26,27 +27,64 @@ class CellRecord:
 
 
 class ErrorLog:
-    """Remembers, per execution count, the error of each cell (the kernel keeps only
-    results in ``Out``). Registered as a ``post_run_cell`` callback by the extension."""
+    """What the shell's own records do not say, kept per cell by a ``post_run_cell``
+    callback (registered by the extension): the error of each stored cell (the shell keeps
+    only results), and where the input history stood when the last cell ended.
 
-    def __init__(self):
+    ``history_end`` is how the running cell is told apart on every IPython version: the
+    cells stored before it are exactly the first ``history_end`` entries. (IPython 9 moves
+    ``execution_count`` on before a cell runs, IPython 8 after, so comparing with the
+    execution count picks the task's own cell on one of them.)"""
+
+    def __init__(self, shell=None):
         self.errors: dict[int, str] = {}
+        self.shell = shell
+        self._end: int | None = None
 
     def __call__(self, result) -> None:
+        info = getattr(result, "info", None)
+        stored = getattr(info, "store_history", True) and not getattr(info, "silent", False)
         error = result.error_in_exec or result.error_before_exec
         count = result.execution_count
-        if error is not None and count is not None:
+        # IPython 9 numbers unstored cells too, with the number the next stored cell takes.
+        if stored and error is not None and count is not None:
             self.errors[count] = f"{type(error).__name__}: {error}"
+        if _history(self.shell) is not None:
+            self._end = len(_history(self.shell).input_hist_raw)
+
+    @property
+    def history_end(self) -> int | None:
+        if self._end is not None or _history(self.shell) is None:
+            return self._end
+        # No cell has ended since the extension loaded (it was loaded by this very cell, or
+        # at start-up): the running cell, if stored, is the last entry, and it calls us.
+        parsed = _history(self.shell).input_hist_parsed
+        calls_us = len(parsed) > 1 and re.search(r"run_(line|cell)_magic\(['\"]codeact['\"]", parsed[-1])
+        return len(parsed) - 1 if calls_us else len(parsed)
 
 
-def cells_from_history(shell, errors: dict[int, str] | None = None) -> list[CellRecord]:
-    inputs = shell.user_ns.get("In", [])
-    outputs = shell.user_ns.get("Out", {})
+def _history(shell):
+    """The shell's own history records, which no user variable (In, Out, _ih, _oh) can
+    shadow. None for a shell that keeps no history."""
+    return getattr(shell, "history_manager", None)
+
+
+def cells_from_history(shell, errors: dict[int, str] | None = None,
+                       history_end: int | None = None) -> list[CellRecord]:
+    """The cells run before the current one, as the user wrote them, with the latest result
+    (or error) of each. ``history_end``: how many history entries precede the running cell
+    (``ErrorLog.history_end``); None when no cell is running (a task started from code)."""
+    history = _history(shell)
+    if history is None:
+        return []
+    inputs = list(history.input_hist_raw)
+    outputs = history.output_hist
     errors = errors or {}
-    current = shell.execution_count  # the cell running now: the task itself
+    end = len(inputs) if history_end is None else min(history_end, len(inputs))
     cells = []
-    for count, source in enumerate(inputs):
-        if count == 0 or count >= current or not source.strip():
+    for count in range(1, end):
+        source = inputs[count]
+        if not isinstance(source, str) or not source.strip():
             continue
         if count in errors:
             result = f"Error: {errors[count]}"
@@ -79,8 +117,9 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
 
 
 def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
-                  notebook: dict | None = None, errors: dict[int, str] | None = None) -> str:
-    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors)
+                  notebook: dict | None = None, errors: dict[int, str] | None = None,
+                  history_end: int | None = None) -> str:
+    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
     variables = summarize_variables(shell)
     var_text = "\n".join(variables)
     # Variables are compact and current: they get up to a third of the budget first.

@@ -88,6 +88,10 @@ class CodeActLoop:
                 yield Notice("The model sent an empty reply; asking it once more.")
                 continue
             run.messages.append({"role": "assistant", "content": reply.transcript_text()})
+            if reply.problem is not None:  # an action that cannot run: tell the model
+                run.messages.append({"role": "user", "content": f"Observation:\n[{reply.problem.for_model}]"})
+                yield Notice(reply.problem.for_user)
+                continue
             if reply.code is None:
                 run.answer = reply.answer or "(The model ended the task without an answer.)"
                 run.answer_cut = cut

@@ -7,16 +7,34 @@ ecosystem's environment variables (OPENAI_API_KEY, OPENAI_BASE_URL), then defaul
 from __future__ import annotations
 
 import os
-import re
+import sys
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from .backends.base import BackendConfig
 from .context import ErrorLog
+from .input_rewrite import codeact_input_transformer
+from .magic_options import check_limits, split_line
 from .settings import TaskSettings
+
+# Refused with this message when a step calls %%codeact: the step's output goes to the
+# model, which reads why nothing ran.
+NESTED = ("%%codeact cannot run inside a codeact step: a task is already running. Nothing was "
+          "started; write the Python for this step directly instead.")
+
+
+def _tidy_help(doc: str) -> str:
+    """IPython's argument help starts with a reST "::" meant for Sphinx; %%codeact? shows it
+    raw, so drop it and the indent it brings."""
+    if doc.startswith("::\n\n"):
+        usage, sep, rest = doc[4:].partition("\n\n")
+        first, *more = usage.strip().splitlines()
+        indent = " " * (first.index("[") if "[" in first else 4)
+        doc = "\n".join([first] + [indent + line.strip() for line in more]) + sep + rest
+    return doc
 
 
 @magics_class
@@ -55,17 +73,35 @@ class CodeActMagics(Magics):
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
-        self.error_log = ErrorLog()
+        self.error_log = ErrorLog(shell)
+
+    @validate("max_turns")
+    def _valid_max_turns(self, proposal):
+        return self._checked(proposal, max_turns=proposal.value, timeout=self.timeout)
+
+    @validate("timeout")
+    def _valid_timeout(self, proposal):
+        return self._checked(proposal, max_turns=self.max_turns, timeout=proposal.value)
+
+    @staticmethod
+    def _checked(proposal, max_turns, timeout):
+        try:
+            check_limits(max_turns, timeout)
+        except UsageError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal.value
 
     @magic_arguments()
     @argument("--backend", "-b", default=None, help="llama, openai or replay (default: llama).")
     @argument("--model", "-m", default=None, help="GGUF path or hub reference, model name, or replay file.")
     @argument("--base-url", default=None, help="OpenAI-compatible endpoint URL (implies --backend openai).")
-    @argument("--max-turns", type=int, default=None, help="Turn limit (default 10).")
-    @argument("--timeout", type=float, default=None, help="Seconds per step (default 300).")
+    @argument("--max-turns", type=int, default=None, help="Turn limit, at least 1 (default 10).")
+    @argument("--timeout", type=float, default=None, help="Seconds per step; 0: no limit (default 300).")
     @argument("--confirm", action="store_true", default=None, help="Ask before each step: run, skip or stop.")
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
-    @argument("task", nargs="*", help="What to do; the cell body continues it.")
+    @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
+              "the cell body continues it. Sent as written: no $name or {expr} expansion.")
+    @no_var_expand
     @line_cell_magic
     def codeact(self, line: str, cell: str | None = None):
         """Solve a task with a CodeAct agent: the model writes Python, it runs in this kernel,
@@ -73,13 +109,20 @@ class CodeActMagics(Magics):
 
             %%codeact load data.csv and plot the monthly sales
             %codeact --backend openai --model gpt-4o-mini what is in df?
+            %codeact --model "my replies.json" -- -5 plus 3?
         """
-        from .runner import run_task
+        from .runner import run_task, task_running
         from .display import display_for
 
-        options, words = split_options(line, self.codeact.parser)
-        args = parse_argstring(self.codeact, options)
-        task = "\n".join(part for part in (words.strip(), (cell or "").strip()) if part)
+        if task_running():
+            raise UsageError(NESTED)
+        parsed = split_line(line, self.codeact.parser)
+        args = self.codeact.parser.parse_args(parsed.argv)
+        if parsed.late_options:
+            print(f"codeact: {', '.join(parsed.late_options)} came after the task's first word, so "
+                  "it was sent to the model as part of the task. Options go before the task.",
+                  file=sys.stderr)
+        task = "\n".join(part for part in (parsed.task.strip(), (cell or "").strip()) if part)
         if not task:
             raise UsageError("Say what to do, e.g. `%%codeact load data.csv and plot the sales` "
                              "(see %%codeact? for options).")
@@ -90,10 +133,13 @@ class CodeActMagics(Magics):
         if bridge is not None:
             sinks.append(bridge)
         try:
-            run_task(self.shell, task, settings, sinks, errors=self.error_log.errors)
+            run_task(self.shell, task, settings, sinks, errors=self.error_log.errors,
+                     history_end=self.error_log.history_end)
         finally:
             if bridge is not None:
                 bridge.close()
+
+    codeact.__doc__ = _tidy_help(codeact.__doc__)
 
     def resolve(self, overrides: dict) -> TaskSettings:
         """Magic arguments or panel settings first, then this object's config, then env."""
@@ -117,7 +163,7 @@ class CodeActMagics(Magics):
                     "chat_template": self.chat_template, "threads": self.threads,
                     "cpu_extra_buffers": self.cpu_extra_buffers},
         )
-        return TaskSettings(
+        settings = TaskSettings(
             backend=backend,
             backend_config=config,
             max_turns=int(pick("max_turns", self.max_turns)),
@@ -126,6 +172,8 @@ class CodeActMagics(Magics):
             observation_limit=self.observation_limit,
             context_budget=self.context_budget,
         )
+        check_limits(settings.max_turns, settings.step_timeout)
+        return settings
 
 
 def resolve_settings(shell, overrides: dict) -> TaskSettings:
@@ -136,36 +184,8 @@ def resolve_settings(shell, overrides: dict) -> TaskSettings:
     return magics.resolve(overrides)
 
 
-def split_options(line: str, parser) -> tuple[str, str]:
-    """Split ``--backend replay --model f.json find the 3 "best" rows`` into the options and
-    the task, keeping the task's words verbatim (quotes and apostrophes included)."""
-    rest = line.strip()
-    consumed = []
-    while rest.startswith("-"):
-        match = re.match(r"(-{1,2}[\w-]+)(=\S+)?\s*", rest)
-        if not match:
-            break
-        action = parser._option_string_actions.get(match.group(1))
-        if action is None:
-            raise UsageError(f"Unknown option {match.group(1)} for %%codeact (see %%codeact?).")
-        consumed.append(match.group(0).strip())
-        rest = rest[match.end():]
-        if action.nargs != 0 and not match.group(2):
-            value = re.match(r"(\"[^\"]*\"|'[^']*'|\S+)\s*", rest)
-            if not value:
-                raise UsageError(f"Option {match.group(1)} needs a value (see %%codeact?).")
-            consumed.append(value.group(1))
-            rest = rest[value.end():]
-    return " ".join(consumed), rest
-
-
-def empty_body_transformer(lines: list[str]) -> list[str]:
-    """IPython refuses a cell magic with an empty body before calling it; the headline
-    usage is exactly that (``%%codeact solve this`` alone), so run it as the line magic."""
-    if lines and lines[0].lstrip().startswith("%%codeact") and not "".join(lines[1:]).strip():
-        first = lines[0].replace("%%codeact", "%codeact", 1)
-        return [first if first.endswith("\n") else first + "\n"]
-    return lines
+# Registered by load_ipython_extension under this name.
+empty_body_transformer = codeact_input_transformer
 
 
 def _lab_bridge():

@@ -19,6 +19,15 @@ from .settings import TaskSettings
 
 Sink = Callable[[Event], None]
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
+_running: Run | None = None  # the task under way; a step may not start another
+
+
+class NestedTaskError(RuntimeError):
+    """A step tried to start a task while one runs (``%%codeact`` inside a step)."""
+
+
+def task_running() -> bool:
+    return _running is not None
 
 
 def ask_in_kernel(code: str) -> str:
@@ -39,10 +48,27 @@ def ask_in_kernel(code: str) -> str:
 
 def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
              notebook: dict | None = None, errors: dict[int, str] | None = None,
-             confirm: Confirm | None = None) -> Run:
+             confirm: Confirm | None = None, history_end: int | None = None) -> Run:
+    """``errors`` and ``history_end`` (see ``context.ErrorLog``) default to the records the
+    loaded extension keeps for this shell."""
+    global _running
+    if _running is not None:
+        raise NestedTaskError("A codeact task is already running; a step cannot start another.")
+    if errors is None and history_end is None:
+        errors, history_end = _cell_records(shell)
     sinks = list(sinks)
     run = Run(run_id=uuid.uuid4().hex[:12], task=task)
     remember(run)
+    _running = run
+    try:
+        return _run(shell, run, settings, sinks, notebook, errors, confirm, history_end)
+    finally:
+        _running = None
+
+
+def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, errors, confirm,
+         history_end) -> Run:
+    task = run.task
 
     def emit(event: Event) -> None:
         for sink in sinks:
@@ -54,7 +80,7 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
         context = build_context(shell, settings.context_budget, backend.count_tokens,
-                                notebook=notebook, errors=errors)
+                                notebook=notebook, errors=errors, history_end=history_end)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm)
@@ -77,6 +103,12 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
     finally:
         executor.close()
     return run
+
+
+def _cell_records(shell):
+    magics = getattr(getattr(shell, "magics_manager", None), "registry", {}).get("CodeActMagics")
+    log = getattr(magics, "error_log", None)
+    return (log.errors, log.history_end) if log is not None else (None, None)
 
 
 def _turns(run: Run) -> int:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import inspect
 import types
 
-_SKIP = {"In", "Out", "exit", "quit", "get_ipython"}
+# The shell's own names, skipped when a shell does not say which names it put there.
+_SKIP = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 _SHORT_REPR = 80
 
 
 def summarize_variables(shell, limit: int = 60) -> list[str]:
-    hidden = getattr(shell, "user_ns_hidden", {})
+    hidden = getattr(shell, "user_ns_hidden", None)
     lines = []
     for name, value in list(shell.user_ns.items()):
-        if name.startswith("_") or name in _SKIP or (name in hidden and hidden[name] is value):
+        if name.startswith("_") or _is_the_shells(name, value, hidden):
             continue
         if isinstance(value, types.ModuleType):
             continue
@@ -24,6 +25,13 @@ def summarize_variables(shell, limit: int = 60) -> list[str]:
     if len(lines) > limit:
         lines = lines[-limit:] + [f"(and {len(lines) - limit} more variables)"]
     return lines
+
+
+def _is_the_shells(name: str, value, hidden: dict | None) -> bool:
+    """IPython's own In, Out, exit... are not the user's; a user's ``Out = None`` is."""
+    if hidden is None:
+        return name in _SKIP
+    return name in hidden and hidden[name] is value
 
 
 def describe_value(value) -> str:

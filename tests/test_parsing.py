@@ -34,7 +34,6 @@ CASES = [
     # Empty replies and empty actions.
     ("", None, "", ""),
     ("   \n", None, "", ""),
-    ("<execute>\n</execute>", None, "", ""),
     # Upper case and spacing some models produce.
     ("<EXECUTE>\nprint(6)\n</EXECUTE>", "print(6)", None, ""),
     ("<execute >\nprint(7)\n</execute >", "print(7)", None, ""),
@@ -70,3 +69,11 @@ def test_only_the_first_of_several_blocks_enters_the_transcript():
 def test_an_empty_reply_is_recognised():
     assert parse_reply("").is_empty
     assert not parse_reply("ok").is_empty
+
+
+def test_an_empty_execute_block_is_a_problem_told_to_the_model_not_an_answer():
+    parsed = parse_reply("Let me check.\n<execute>\n  \n</execute>")
+    assert parsed.code is None and parsed.answer is None
+    assert "empty" in parsed.problem.for_model
+    assert not parsed.is_empty
+    assert parsed.transcript_text() == "Let me check.\n<execute>\n</execute>"
