@@ -79,7 +79,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
     try:
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
-        context = build_context(shell, settings.context_budget, backend.count_tokens,
+        context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
                                 notebook=notebook, errors=errors, history_end=history_end)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
@@ -109,6 +109,16 @@ def _cell_records(shell):
     magics = getattr(getattr(shell, "magics_manager", None), "registry", {}).get("CodeActMagics")
     log = getattr(magics, "error_log", None)
     return (log.errors, log.history_end) if log is not None else (None, None)
+
+
+def context_budget(settings: TaskSettings, backend) -> int:
+    """The notebook context's budget, within what the model can read: a small local model
+    (a 4,096-token window) must still fit the system prompt, the task and a reply."""
+    size = getattr(backend, "context_size", None)
+    if not size:
+        return settings.context_budget
+    room = size - settings.backend_config.max_tokens
+    return max(0, min(settings.context_budget, room // 3))
 
 
 def _turns(run: Run) -> int:

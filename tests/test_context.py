@@ -63,3 +63,27 @@ def test_a_document_from_the_browser_includes_markdown_and_outputs():
     cells = cells_from_document(doc)
     assert [c.label for c in cells] == ["Markdown", "In [1]", "In [ ] (active cell)"]
     assert cells[1].result == "1"
+
+
+def test_a_small_local_model_still_fits_a_long_notebook(ip, tmp_path):
+    """The notebook context's budget shrinks to what a 4,096-token model can read beside the
+    system prompt and a reply, instead of overflowing it on the first turn."""
+    from tiny_gguf import write_tiny_gguf
+
+    from codeact_jupyter.backends import BackendConfig
+    from codeact_jupyter.backends.llama import unload
+    from codeact_jupyter.runner import run_task
+    from codeact_jupyter.settings import TaskSettings
+
+    for i in range(40):
+        ip.run_cell(f"value_{i} = '{'x' * 200}'", store_history=True)
+    model = write_tiny_gguf(tmp_path / "tiny.gguf")  # a 4,096-token window
+    config = BackendConfig(model=str(model), max_tokens=16)
+    try:
+        run = run_task(ip, "look", TaskSettings(backend="llama", backend_config=config,
+                                                max_turns=1), [])
+    finally:
+        unload()
+    assert run.error is None, run.error
+    assert run.stats[0].prompt_tokens < 4096 - 16
+    assert "earlier cells left out for length" in run.messages[1]["content"]
