@@ -126,6 +126,7 @@ def test_load_errors_come_back_as_messages_not_crashes(models, tmp_path):
     with pytest.raises(BackendError, match="could not load") as info:
         backend(broken)
     assert not isinstance(info.value, HostDied)
+    assert f"llama.cpp's log: {current_host().log_path}" in str(info.value)
     assert get_host().alive()
 
 

@@ -40,12 +40,16 @@ class LlamaBackend:
         self.host = get_host()
         loaded = self.host.request("load", config=asdict(
             BackendConfig(**{**asdict(config), "model": str(path), "extras": extras})))
-        _raise_error(loaded)
+        self._raise_error(loaded)
         self._describe = loaded["describe"]
         self.context_size: int | None = loaded["context_size"]
         # Said once at the start of a task (the loop shows them after the first line).
         self.notices: list[str] = loaded.get("notices") or []
         self._counts: dict[str, int] = {}
+
+    def _raise_error(self, answer: dict) -> None:
+        if answer.get("error"):
+            raise BackendError(f"{answer['error']} (llama.cpp's log: {self.host.log_path})")
 
     def describe(self) -> str:
         return self._describe
@@ -53,7 +57,7 @@ class LlamaBackend:
     def count_tokens(self, text: str) -> int:
         if text not in self._counts:
             answer = self.host.request("count", texts=[text])
-            _raise_error(answer)
+            self._raise_error(answer)
             self._counts[text] = answer["counts"][0]
         return self._counts[text]
 
@@ -65,7 +69,7 @@ class LlamaBackend:
             if "text" in message:
                 yield message["text"]
                 continue
-            _raise_error(message)
+            self._raise_error(message)
             if message.get("usage"):
                 self.last_usage = Usage(**message["usage"])
 
@@ -77,6 +81,3 @@ def unload() -> bool:
     return stop_host()
 
 
-def _raise_error(answer: dict) -> None:
-    if answer.get("error"):
-        raise BackendError(answer["error"])
