@@ -51,7 +51,7 @@ class LineReader:
                 return json.loads(line)
             if self._eof:
                 return None
-            if deadline is not None:
+            if deadline is not None and os.name != "nt":  # select() takes no pipes on Windows
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([self.fd], [], [], left)[0]:
                     raise TimeoutError("no message in time")
