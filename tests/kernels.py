@@ -53,3 +53,17 @@ def gone(pid: int, within: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def cell_text(cell, tracebacks: bool = True) -> str:
+    """What a notebook cell shows, as text: streams, Markdown or plain results, and errors
+    (the whole traceback, or ``ename: evalue`` with ``tracebacks=False``)."""
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append("\n".join(out.traceback) if tracebacks else f"{out.ename}: {out.evalue}")
+        elif "data" in out:
+            parts.append(out.data.get("text/markdown") or out.data.get("text/plain", ""))
+    return "\n".join(parts)

@@ -6,18 +6,9 @@ from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
 import pytest
+from kernels import cell_text as outputs_text
 
 
-def outputs_text(cell):
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/markdown") or out.data.get("text/plain", ""))
-        elif out.output_type == "error":
-            parts.append("\n".join(out.traceback))
-    return "\n".join(parts)
 
 
 def test_a_notebook_runs_a_task_through_nbclient(tmp_path, replay):

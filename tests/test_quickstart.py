@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from kernels import cell_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "open-quickstart"
@@ -35,16 +36,9 @@ def git_status() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-def cell_text(cell) -> str:
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
-            parts.append(f"{out.ename}: {out.evalue}")
-        elif "data" in out:
-            parts.append(out.data.get("text/markdown") or out.data.get("text/plain", ""))
-    return "\n".join(parts)
+
+def cell_text_line(cell) -> str:
+    return cell_text(cell, tracebacks=False)
 
 
 def task_cell(nb):
@@ -105,7 +99,7 @@ def test_readme_command_opens_a_scratch_copy_and_running_it_leaves_the_checkout_
 
     # The user runs every cell there, and JupyterLab saves the notebook with its outputs.
     nb = execute(lab_env / "quickstart.ipynb")
-    shown = cell_text(task_cell(nb))
+    shown = cell_text_line(task_cell(nb))
     assert "The plot above shows their monthly revenue" in shown
     assert "diverged" not in shown
     assert any("image/png" in out.get("data", {}) for out in task_cell(nb).outputs)  # the plot
@@ -149,7 +143,7 @@ def test_without_the_example_packages_the_demo_stops_at_step_one_and_says_what_t
     nb.cells.insert(0, nbformat.v4.new_code_cell(WITHOUT_EXAMPLE_PACKAGES))
     path = tmp_path / "quickstart.ipynb"
     nbformat.write(nb, path)
-    shown = cell_text(task_cell(execute(path)))
+    shown = cell_text_line(task_cell(execute(path)))
     assert ("The replayed run diverged at step 1: the recording's step succeeded, here it failed "
             "with ModuleNotFoundError: No module named 'pandas'. Install pandas in this kernel's "
             "environment (`%pip install pandas` in a cell) and run the task again. The bundled demos "

@@ -6,6 +6,11 @@ import json
 
 import nbformat
 from nbclient import NotebookClient
+from kernels import cell_text
+
+
+def shown(cell) -> str:
+    return cell_text(cell, tracebacks=False)
 
 ANSWER = "The package did its job: **everything is fine**."
 NEEDS_A_MISSING_PACKAGE = {"version": 2, "replies": [
@@ -21,16 +26,6 @@ def run_notebook(tmp_path, *sources):
     return nb
 
 
-def shown(cell) -> str:
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
-            parts.append(f"{out.ename}: {out.evalue}")
-        elif "data" in out:
-            parts.append(out.data.get("text/markdown") or out.data.get("text/plain", ""))
-    return "\n".join(parts)
 
 
 def write(tmp_path, data, name="replies.json"):

@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 import codeact_jupyter
+from kernels import cell_text as outputs_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,16 +85,6 @@ def test_a_codeact_line_inside_a_string_is_text(ip):
     assert ip.user_ns["text"] == "\n%codeact not a task?\n"
 
 
-def outputs_text(cell):
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/markdown") or out.data.get("text/plain", ""))
-        elif out.output_type == "error":
-            parts.append("\n".join(out.traceback))
-    return "\n".join(parts)
 
 
 def test_questions_run_in_a_notebook(tmp_path, replay):
