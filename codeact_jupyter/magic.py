@@ -66,7 +66,7 @@ class CodeActMagics(Magics):
             %codeact --backend openai --model gpt-4o-mini what is in df?
         """
         from .runner import run_task
-        from .display import display_for
+        from .views import task_views
 
         options, words = split_options(line, self.codeact.parser)
         args = parse_argstring(self.codeact, options)
@@ -76,15 +76,11 @@ class CodeActMagics(Magics):
                              "(see %%codeact? for options).")
         overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
         settings = self.resolve(overrides)
-        sinks = [display_for(self.shell)]
-        bridge = _lab_bridge()
-        if bridge is not None:
-            sinks.append(bridge)
+        views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
-            run_task(self.shell, task, settings, sinks, errors=self.error_log.errors)
+            run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors)
         finally:
-            if bridge is not None:
-                bridge.close()
+            views.close()
 
     def resolve(self, overrides: dict) -> TaskSettings:
         """Magic arguments or panel settings first, then this object's config, then env."""
@@ -155,11 +151,3 @@ def empty_body_transformer(lines: list[str]) -> list[str]:
         first = lines[0].replace("%%codeact", "%codeact", 1)
         return [first if first.endswith("\n") else first + "\n"]
     return lines
-
-
-def _lab_bridge():
-    try:
-        from .lab_bridge import LabBridge
-    except ImportError:
-        return None
-    return LabBridge(origin="magic")
