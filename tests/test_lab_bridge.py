@@ -336,3 +336,19 @@ def test_a_long_answer_is_sent_once_as_a_slice_of_the_streamed_text(kernel, repl
     # Offsets count UTF-16 code units, as JavaScript strings do.
     units = streamed.encode("utf-16-le")
     assert units[2 * start:2 * end].decode("utf-16-le") == answer.strip()
+
+
+def test_in_nbclient_the_task_cell_is_complete(replay):
+    """No extension listens (nbclient, VS Code, Notebook without it): outputs stay in the
+    task's cell."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    path = replay(STEP_WITH_TABLE)
+    nb = new_notebook(cells=[new_code_cell("%load_ext codeact_jupyter"),
+                             new_code_cell(f"%%codeact --backend replay --model {path}\nlook")])
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    shown = json.dumps(nbformat.from_dict(nb).cells[1].outputs)
+    for expected in ("printed-once", "table-once", "ZeroDivisionError", "The table holds"):
+        assert expected in shown
