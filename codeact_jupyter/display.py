@@ -19,9 +19,10 @@ from .jsonsafe import safe_text
 from .parsing import EXECUTE_CLOSE, EXECUTE_OPEN
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
-# A live update re-sends the turn's whole text, so it waits until the text has grown by
-# as much as was last shown (at least GROW_MIN characters): all the updates of a reply
-# together cost about its own size, however slowly it streams.
+# A live update re-sends the turn's whole text, so it waits until the text has grown to
+# GROWTH times what was last shown (and by GROW_MIN characters at least): all the live
+# updates of a reply together cost at most 1.5 times its size, however slowly it streams.
+GROWTH = 3
 GROW_MIN = 64
 # Characters of the text given as text/plain beside the Markdown; a longer text is cut
 # (every Jupyter front end renders the Markdown).
@@ -120,7 +121,7 @@ class RichDisplay:
     def _due(self) -> bool:
         if time.monotonic() - self.last_update < UPDATE_INTERVAL:
             return False
-        return len(self.text) - self.shown >= max(GROW_MIN, self.shown)
+        return len(self.text) >= max(self.shown + GROW_MIN, self.shown * GROWTH)
 
     def _stream(self, final: bool = True) -> None:
         text = safe_text(self.text)
