@@ -181,6 +181,16 @@ def _serve(tmp_path_factory, module: str, app: str):
                f"--{app}.workspaces_dir={workspaces}",
                f"--{app}.extra_labextensions_path={extensions}",
                f"--{app}.expose_app_in_browser=True"]
+    if app != "LabApp":
+        # Notebook 7 looks in extra_labextensions_path after the installed copies: put this
+        # tree's build first explicitly.
+        from jupyter_core.paths import jupyter_path
+
+        config = base / "config"
+        config.mkdir(exist_ok=True)
+        paths = [str(extensions)] + jupyter_path("labextensions")
+        (config / "jupyter_server_config.json").write_text(
+            json.dumps({app: {"labextensions_path": paths}}), encoding="utf-8")
     if app == "LabApp":
         command += ["--LabApp.news_url=None",
                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]

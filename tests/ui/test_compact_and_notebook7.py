@@ -30,9 +30,14 @@ def run_task_notebook(app, page, name: str) -> dict:
     ])
     app.open(page, f"{name}.ipynb")
     app.run_command(page, "notebook:run-all-cells")
-    page.locator(".jp-MarkdownCell.jp-mod-rendered", has_text="The table holds one cell.") \
-        .wait_for(timeout=60_000)
-    app.wait_idle(page)
+    try:
+        page.wait_for_function(
+            """() => window.jupyterapp.shell.currentWidget.content.model.toJSON().cells
+                .some(c => c.cell_type === 'markdown' && String(c.source).includes('The table holds'))""",
+            timeout=60_000)
+        app.wait_idle(page)
+    finally:
+        app.screenshot(page, f"{name}.png")
     return app.saved_notebook(page, f"{name}.ipynb")
 
 
