@@ -182,15 +182,18 @@ def _serve(tmp_path_factory, module: str, app: str):
                f"--{app}.extra_labextensions_path={extensions}",
                f"--{app}.expose_app_in_browser=True"]
     if app != "LabApp":
-        # Notebook 7 looks in extra_labextensions_path after the installed copies: put this
-        # tree's build first explicitly.
+        # Notebook 7 takes an extension's metadata from the last folder that holds it, and
+        # JupyterLab's server extension, loaded beside it, serves /lab/extensions/ from its
+        # own paths: both look in this tree's build first and skip installed copies.
         from jupyter_core.paths import jupyter_path
 
         config = base / "config"
         config.mkdir(exist_ok=True)
-        paths = [str(extensions)] + jupyter_path("labextensions")
+        paths = [str(extensions)] + [p for p in jupyter_path("labextensions")
+                                     if not (Path(p) / "codeact-jupyter").exists()]
         (config / "jupyter_server_config.json").write_text(
-            json.dumps({app: {"labextensions_path": paths}}), encoding="utf-8")
+            json.dumps({name: {"labextensions_path": paths} for name in (app, "LabApp")}),
+            encoding="utf-8")
     if app == "LabApp":
         command += ["--LabApp.news_url=None",
                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
