@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import threading
 import time
 
 from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
@@ -28,7 +29,7 @@ GROW_MIN = 64
 # (every Jupyter front end renders the Markdown).
 PLAIN_LIMIT = 2000
 
-STEP_STATUS = {"running": "running", "ok": "done", "error": "raised an error",
+STEP_STATUS = {"ok": "done", "error": "raised an error",
                "timeout": "ran past the time limit and was stopped", "skipped": "skipped",
                "interrupted": "interrupted"}
 
@@ -45,8 +46,11 @@ def plain(text: str) -> str:
     return f"{text[:PLAIN_LIMIT]}\n[... {len(text) - PLAIN_LIMIT:,} more characters in the Markdown]"
 
 
-def step_header(step: int, status: str) -> str:
-    return f"*Step {step} {STEP_STATUS.get(status, status)}: its code and output are in its cell below.*"
+def step_header(step: int, status: str | None = None) -> str:
+    """Compact mode's line for a step; the status is added only when it is not "ok" (one
+    display update less per turn)."""
+    said = f" {STEP_STATUS.get(status, status)}" if status and status != "ok" else ""
+    return f"*Step {step}{said}: its code and output are in its cell below.*"
 
 
 def stats_line(stats: TurnStats) -> str:
@@ -90,15 +94,16 @@ class RichDisplay:
         elif isinstance(event, CodeAction):
             if self.compact:
                 self.thought = event.thought
-                self.text = self._with_thought(step_header(event.step, "running"))
+                self.text = self._with_thought(step_header(event.step))
             else:
                 thought = f"{event.thought}\n\n" if event.thought else ""
                 self.text = f"{thought}{EXECUTE_OPEN}\n{event.code}\n{EXECUTE_CLOSE}"
             self._stream()
         elif isinstance(event, Observation):
             if self.compact:
-                self.text = self._with_thought(step_header(event.step, event.status))
-                self._stream()
+                if event.status != "ok":
+                    self.text = self._with_thought(step_header(event.step, event.status))
+                    self._stream()
             elif observation_note(event):
                 self._note(observation_note(event))
         elif isinstance(event, Answer):
@@ -131,7 +136,8 @@ class RichDisplay:
         if self.handle is None:
             self.handle = self._show_raw(data, display_id=True)
         else:
-            self.handle.update(data, raw=True)
+            with _flush_only_pending():
+                self.handle.update(data, raw=True)
         self.last_update = time.monotonic()
         self.shown = len(self.text)
 
@@ -147,7 +153,47 @@ class RichDisplay:
     def _show_raw(data: dict, display_id: bool = False):
         from IPython.display import display
 
-        return display(data, raw=True, display_id=display_id or None)
+        with _flush_only_pending():
+            return display(data, raw=True, display_id=display_id or None)
+
+
+class _PendingFlush:
+    """A kernel stream whose flush before a display does not wait.
+
+    ipykernel flushes stdout and stderr before each display, to keep outputs in order,
+    and each flush waits for a round trip to its IO thread, written or not; the wait also
+    lets IPython's history thread take its lock, and the next step waits for it: about
+    1.5 ms per turn. The display goes out through the same IO thread, after whatever is
+    queued there, so queueing the stream's flush keeps the order without waiting."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def flush(self) -> None:
+        stream = self._stream
+        if not (getattr(stream, "_flush_pending", True)
+                or getattr(stream, "_subprocess_flush_pending", True)):
+            return  # nothing written since the last flush
+        io = getattr(stream, "pub_thread", None)
+        thread = getattr(io, "thread", None)
+        flush_in_io_thread = getattr(stream, "_flush", None)
+        if (thread is not None and thread.is_alive() and thread is not threading.current_thread()
+                and flush_in_io_thread is not None):
+            io.schedule(flush_in_io_thread)
+        else:
+            stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _flush_only_pending:
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _PendingFlush(sys.stdout), _PendingFlush(sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.saved
 
 
 class PlainDisplay:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from .watchdog import WATCHDOG
+
 # Characters of a step's stream output shown live; the rest is counted, not shown.
 DISPLAY_LIMIT = 200_000
 
@@ -238,14 +240,12 @@ class _Deadline:
         self.fired = False
         self._lock = threading.Lock()
         self._active = False
-        self._timer: threading.Timer | None = None
+        self._token = None
 
     def __enter__(self) -> "_Deadline":
         if self.seconds and self.seconds > 0 and threading.current_thread() is threading.main_thread():
             self._active = True
-            self._timer = threading.Timer(self.seconds, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self._token = WATCHDOG.arm(self.seconds, self._fire)  # one thread for all steps
         return self
 
     def _fire(self) -> None:
@@ -257,5 +257,5 @@ class _Deadline:
     def __exit__(self, *exc) -> None:
         with self._lock:
             self._active = False
-        if self._timer:
-            self._timer.cancel()
+        if self._token is not None:
+            WATCHDOG.disarm(self._token)

@@ -271,7 +271,7 @@ def test_with_a_mirror_the_task_cell_is_compact_and_outputs_go_to_the_step_cells
     shown = shown_text(run.outputs)
     for absent in ("printed-once", "table-once", "ZeroDivisionError", "1/0"):
         assert absent not in shown
-    for present in ("Let me look.", "Step 1 done", "Step 2 raised an error", "The table holds"):
+    for present in ("Let me look.", "Step 1: its code", "Step 2 raised an error", "The table holds"):
         assert present in shown
     steps = [e for e in events_of(comms) if e["type"] == "observation"]
     assert steps[0]["outputs"][0] == {"output_type": "stream", "name": "stdout", "text": "printed-once\n"}

@@ -51,7 +51,7 @@ def test_each_step_output_is_saved_once_and_the_task_cell_is_compact(lab, page):
     assert "printed-once" in json.dumps(step1["outputs"]) and "table-once" in json.dumps(step1["outputs"])
     assert step2["outputs"][-1]["ename"] == "ZeroDivisionError"
     shown = json.dumps(task["outputs"])
-    for present in ("Let me look.", "Step 1 done", "Step 2 raised an error", "The table holds one cell."):
+    for present in ("Let me look.", "Step 1: its code", "Step 2 raised an error", "The table holds one cell."):
         assert present in shown
     lab.screenshot(page, "compact-task-cell.png")
 
