@@ -26,7 +26,7 @@ from .jsonsafe import jsonable, utf16_length
 
 TARGET = "codeact"
 ORIGINS = ("magic", "panel")
-FLUSH_INTERVAL = 0.2  # seconds the model's text may wait to be sent with more
+FLUSH_INTERVAL = 0.25  # seconds the model's text may wait to be sent with more
 # Events the browser shows at once: a step cell appears as its step starts.
 URGENT = ("task_started", "code_action", "observation", "answer", "error", "done")
 # Answers shorter than this are sent as they are (a slice would save little).
