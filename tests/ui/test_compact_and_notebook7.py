@@ -62,10 +62,13 @@ def test_notebook7_mirrors_steps_into_cells_and_has_the_panel(notebook7, page):
     assert [m.get("step") for m in marks[2:4]] == [1, 2]
     assert marks[4].get("role") == "answer"
     assert outputs_holding(nb, "printed-once") == 1
-    # The side panel lives in Notebook 7's right sidebar (View > Right Sidebar).
-    page.evaluate("() => window.jupyterapp.shell.expandRight && window.jupyterapp.shell.expandRight()")
-    page.evaluate("() => window.jupyterapp.commands.execute('codeact:open-panel')")
+    # The side panel lives in Notebook 7's right sidebar: View > Right Sidebar.
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+    page.locator(".lm-Menu-item", has_text="Right Sidebar").hover()
+    page.locator(".lm-Menu-item", has_text="Show CodeAct agent").click()
     panel = page.locator(".jp-codeact-panel")
     panel.wait_for(state="visible", timeout=30_000)
     assert panel.locator(".jp-codeact-taskInput").is_visible()
+    # It shows the run the magic started, with its steps and answer.
+    assert "The table holds one cell." in panel.inner_text()
     notebook7.screenshot(page, "notebook7-panel.png")
