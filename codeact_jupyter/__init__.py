@@ -13,12 +13,14 @@ __all__ = ["last_run", "load_ipython_extension", "unload_model", "__version__"]
 
 def load_ipython_extension(ipython) -> None:
     from .magic import CodeActMagics, empty_body_transformer
+    from .mirror import listen_for_mirrors
 
     magics = CodeActMagics(shell=ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.error_log)
     if empty_body_transformer not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(empty_body_transformer)
+    listen_for_mirrors()  # the JupyterLab extension announces itself (views.py)
 
 
 def unload_ipython_extension(ipython) -> None:

@@ -1,24 +1,56 @@
 """How the magic shows a task: rich (Markdown, live updates) in JupyterLab, Notebook 7 and
 VS Code; plain text in a terminal IPython. Both are sinks of the loop's events; the
-steps' own outputs appear live underneath, printed by the kernel as for any cell."""
+steps' own outputs appear live underneath, printed by the kernel as for any cell.
+
+Compact mode (``RichDisplay(compact=True)``) is for a cell whose steps the JupyterLab
+extension mirrors into cells of their own (views.py): the task's cell keeps the thoughts,
+one header per step and the answer, and the steps' outputs live once, in their cells.
+"""
 from __future__ import annotations
 
 import html
 import re
 import sys
+import threading
 import time
 
 from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                      TextDelta, TurnStarted, TurnStats)
+from .jsonsafe import safe_text
 from .parsing import EXECUTE_CLOSE, EXECUTE_OPEN
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
+# A live update re-sends the turn's whole text, so it waits until the text has grown to
+# GROWTH times what was last shown (and by GROW_MIN characters at least): all the live
+# updates of a reply together cost at most 1.5 times its size, however slowly it streams.
+GROWTH = 3
+GROW_MIN = 64
+# Characters of the text given as text/plain beside the Markdown; a longer text is cut
+# (every Jupyter front end renders the Markdown).
+PLAIN_LIMIT = 2000
+
+STEP_STATUS = {"ok": "done", "error": "raised an error",
+               "timeout": "ran past the time limit and was stopped", "skipped": "skipped",
+               "interrupted": "interrupted"}
 
 
 def as_markdown(text: str) -> str:
     """The model's text with code blocks shown as highlighted Python."""
     text = re.sub(r"\s*<execute>\s*", "\n\n```python\n", text)
     return re.sub(r"\s*</execute>\s*", "\n```\n", text).lstrip("\n")
+
+
+def plain(text: str) -> str:
+    if len(text) <= PLAIN_LIMIT:
+        return text
+    return f"{text[:PLAIN_LIMIT]}\n[... {len(text) - PLAIN_LIMIT:,} more characters in the Markdown]"
+
+
+def step_header(step: int, status: str | None = None) -> str:
+    """Compact mode's line for a step; the status is added only when it is not "ok" (one
+    display update less per turn)."""
+    said = f" {STEP_STATUS.get(status, status)}" if status and status != "ok" else ""
+    return f"*Step {step}{said}: its code and output are in its cell below.*"
 
 
 def stats_line(stats: TurnStats) -> str:
@@ -42,59 +74,126 @@ def observation_note(event: Observation) -> str | None:
 
 
 class RichDisplay:
-    def __init__(self):
+    def __init__(self, compact: bool = False):
+        self.compact = compact
         self.text = ""
+        self.thought = ""  # compact: the turn's thought, shown above its step's header
         self.handle = None
         self.last_update = 0.0
+        self.shown = 0  # characters of the text at the last update
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
             self._show(f"**codeact** · {event.backend}", f"codeact · {event.backend}")
         elif isinstance(event, TurnStarted):
-            self.text, self.handle = "", None
+            self.text, self.handle, self.shown = "", None, 0
         elif isinstance(event, TextDelta):
             self.text += event.text
-            if time.monotonic() - self.last_update >= UPDATE_INTERVAL:
-                self._stream()
+            if self._due():
+                self._stream(final=False)
         elif isinstance(event, CodeAction):
-            thought = f"{event.thought}\n\n" if event.thought else ""
-            self.text = f"{thought}{EXECUTE_OPEN}\n{event.code}\n{EXECUTE_CLOSE}"
+            if self.compact:
+                self.thought = event.thought
+                self.text = self._with_thought(step_header(event.step))
+            else:
+                thought = f"{event.thought}\n\n" if event.thought else ""
+                self.text = f"{thought}{EXECUTE_OPEN}\n{event.code}\n{EXECUTE_CLOSE}"
             self._stream()
+        elif isinstance(event, Observation):
+            if self.compact:
+                if event.status != "ok":
+                    self.text = self._with_thought(step_header(event.step, event.status))
+                    self._stream()
+            elif observation_note(event):
+                self._note(observation_note(event))
         elif isinstance(event, Answer):
             self.text = event.text
             self._stream()
-        elif isinstance(event, Observation) and observation_note(event):
-            self._note(observation_note(event))
         elif isinstance(event, TurnStats):
             self._note(stats_line(event))
         elif isinstance(event, Notice):
             self._note(event.text)
         elif isinstance(event, Error):
+            message = safe_text(event.message)
             self._show_raw({
                 "text/html": f'<div style="color:var(--jp-error-color1,#d32f2f)"><b>codeact:</b> '
-                             f"{html.escape(event.message)}</div>",
-                "text/plain": f"codeact: {event.message}"})
+                             f"{html.escape(message)}</div>",
+                "text/plain": f"codeact: {message}"})
 
-    def _stream(self) -> None:
-        data = {"text/markdown": as_markdown(self.text), "text/plain": self.text}
+    def _with_thought(self, header: str) -> str:
+        return f"{self.thought}\n\n{header}" if self.thought else header
+
+    def _due(self) -> bool:
+        if time.monotonic() - self.last_update < UPDATE_INTERVAL:
+            return False
+        return len(self.text) >= max(self.shown + GROW_MIN, self.shown * GROWTH)
+
+    def _stream(self, final: bool = True) -> None:
+        text = safe_text(self.text)
+        data = {"text/markdown": as_markdown(text)}
+        if final:  # live updates carry the Markdown only; the last one the plain text too
+            data["text/plain"] = plain(text)
         if self.handle is None:
             self.handle = self._show_raw(data, display_id=True)
         else:
-            self.handle.update(data, raw=True)
+            with _flush_only_pending():
+                self.handle.update(data, raw=True)
         self.last_update = time.monotonic()
+        self.shown = len(self.text)
 
     def _note(self, text: str) -> None:
+        text = safe_text(text)
         self._show_raw({"text/html": f'<div style="opacity:0.7;font-size:90%">{html.escape(text)}</div>',
                         "text/plain": f"[{text}]"})
 
-    def _show(self, markdown: str, plain: str) -> None:
-        self._show_raw({"text/markdown": markdown, "text/plain": plain})
+    def _show(self, markdown: str, plain_text: str) -> None:
+        self._show_raw({"text/markdown": safe_text(markdown), "text/plain": safe_text(plain_text)})
 
     @staticmethod
     def _show_raw(data: dict, display_id: bool = False):
         from IPython.display import display
 
-        return display(data, raw=True, display_id=display_id or None)
+        with _flush_only_pending():
+            return display(data, raw=True, display_id=display_id or None)
+
+
+class _PendingFlush:
+    """A kernel stream whose flush before a display does not wait.
+
+    ipykernel flushes stdout and stderr before each display, to keep outputs in order,
+    and each flush waits for a round trip to its IO thread, written or not; the wait also
+    lets IPython's history thread take its lock, and the next step waits for it: about
+    1.5 ms per turn. The display goes out through the same IO thread, after whatever is
+    queued there, so queueing the stream's flush keeps the order without waiting."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def flush(self) -> None:
+        stream = self._stream
+        if not (getattr(stream, "_flush_pending", True)
+                or getattr(stream, "_subprocess_flush_pending", True)):
+            return  # nothing written since the last flush
+        io = getattr(stream, "pub_thread", None)
+        thread = getattr(io, "thread", None)
+        flush_in_io_thread = getattr(stream, "_flush", None)
+        if (thread is not None and thread.is_alive() and thread is not threading.current_thread()
+                and flush_in_io_thread is not None):
+            io.schedule(flush_in_io_thread)
+        else:
+            stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _flush_only_pending:
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _PendingFlush(sys.stdout), _PendingFlush(sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self.saved
 
 
 class PlainDisplay:
@@ -105,7 +204,7 @@ class PlainDisplay:
 
     def write(self, text: str) -> None:
         out = self.stream or sys.stdout
-        out.write(text)
+        out.write(safe_text(text))
         out.flush()
 
     def __call__(self, event: Event) -> None:

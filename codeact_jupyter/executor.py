@@ -12,10 +12,17 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+from .watchdog import WATCHDOG
 
 # Characters of a step's stream output shown live; the rest is counted, not shown.
 DISPLAY_LIMIT = 200_000
+
+# False while a view shows each step in a cell of its own (views.py: the JupyterLab mirror),
+# so outputs are not shown twice in the task's cell; they are recorded all the same.
+SHOW_LIVE_OUTPUT: ContextVar[bool] = ContextVar("codeact_show_live_output", default=True)
 
 
 @dataclass
@@ -154,6 +161,10 @@ class KernelExecutor:
         write_format_data = shell.displayhook.write_format_data
         write_output_prompt = shell.displayhook.write_output_prompt
         show_traceback = shell._showtraceback
+        shown_out, shown_err = out, err
+        if not SHOW_LIVE_OUTPUT.get():
+            shown_out, shown_err = _Silent(out), _Silent(err)
+            publish = write_format_data = show_traceback = _nothing
 
         def publish_and_record(data, metadata=None, *args, **kwargs):
             if not kwargs.get("update"):
@@ -182,8 +193,8 @@ class KernelExecutor:
             finally:
                 self._muted = False
 
-        sys.stdout = _Tee(out, "stdout", capture, self)
-        sys.stderr = _Tee(err, "stderr", capture, self)
+        sys.stdout = _Tee(shown_out, "stdout", capture, self)
+        sys.stderr = _Tee(shown_err, "stderr", capture, self)
         shell.display_pub.publish = publish_and_record
         shell.displayhook.write_format_data = write_and_record
         shell.displayhook.write_output_prompt = prompt_muted
@@ -198,6 +209,26 @@ class KernelExecutor:
                 owner.__dict__.pop(name, None)
 
 
+class _Silent:
+    """A stream that shows nothing (see SHOW_LIVE_OUTPUT)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _nothing(*args, **kwargs) -> None:
+    return None
+
+
 class _Deadline:
     """Interrupts the main thread with a real SIGINT when a step runs too long.
 
@@ -209,14 +240,12 @@ class _Deadline:
         self.fired = False
         self._lock = threading.Lock()
         self._active = False
-        self._timer: threading.Timer | None = None
+        self._token = None
 
     def __enter__(self) -> "_Deadline":
         if self.seconds and self.seconds > 0 and threading.current_thread() is threading.main_thread():
             self._active = True
-            self._timer = threading.Timer(self.seconds, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self._token = WATCHDOG.arm(self.seconds, self._fire)  # one thread for all steps
         return self
 
     def _fire(self) -> None:
@@ -228,5 +257,5 @@ class _Deadline:
     def __exit__(self, *exc) -> None:
         with self._lock:
             self._active = False
-        if self._timer:
-            self._timer.cancel()
+        if self._token is not None:
+            WATCHDOG.disarm(self._token)

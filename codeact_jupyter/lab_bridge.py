@@ -1,24 +1,36 @@
 """The kernel side of the JupyterLab extension: events go to the browser over a comm.
 
-One comm per run, on target ``codeact``. Each event is sent as
-``{"run_id", "origin", "cell_id", "event": event.to_dict()}``; the browser mirrors them
-(step cells, the answer cell, the side panel). Nothing here ever waits for the browser:
-while a task runs the kernel is busy, so a reply could not be read before the task ends.
+One comm per run, on target ``codeact``. Events are sent in batches as
+``{"run_id", "origin", "cell_id", "events": [event.to_dict(), ...]}``; the browser mirrors
+them (step cells, the answer cell, the side panel). Nothing here ever waits for the
+browser: while a task runs the kernel is busy, so a reply could not be read before the
+task ends.
 
-Where no JupyterLab extension listens (Notebook without it, VS Code, nbclient, a terminal),
-the messages go nowhere and the magic's own output stays complete. Outside a kernel the
-``comm`` package hands out a DummyComm that sends nothing.
+Traffic is bounded: the model's text goes as increments, gathered for up to
+``FLUSH_INTERVAL`` (a step's start, its result and the run's end go at once); an answer
+that the turn's streamed text already holds is sent as a slice of it, not a second time.
+
+The magic opens a bridge only when the requesting window's extension announced itself
+(mirror.py); the panel always does. Outside a kernel the ``comm`` package hands out a
+DummyComm that sends nothing.
 """
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
-from .events import Event
+from .events import Answer, Event, TextDelta, TurnStarted
+from .jsonsafe import jsonable, utf16_length
 
 TARGET = "codeact"
 ORIGINS = ("magic", "panel")
+FLUSH_INTERVAL = 0.25  # seconds the model's text may wait to be sent with more
+# Events the browser shows at once: a step cell appears as its step starts.
+URGENT = ("task_started", "code_action", "observation", "answer", "error", "done")
+# Answers shorter than this are sent as they are (a slice would save little).
+SLICE_MIN = 256
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +51,37 @@ class LabBridge:
         self._comm = None
         self._broken = False
         self._closed = False
+        self._batch: list[dict[str, Any]] = []
+        self._text: list[str] = []  # text not yet sent
+        self._turn_text: list[str] = []  # the current turn's text, as the browser has it
+        self._last_flush = 0.0
 
     def __call__(self, event: Event) -> None:
         if self._closed or self._broken:
             return
-        payload = event.to_dict()
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+            self._turn_text.append(event.text)
+            if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+                self._flush()
+            return
         if self.run_id is None:
             # TaskStarted, the first event of every run, carries the run's id.
-            self.run_id = payload.get("run_id") or uuid.uuid4().hex[:12]
-        try:
-            if self._comm is None:
-                self._comm = _open_comm(self._header())
-            self._comm.send({**self._header(), "event": payload})
-        except Exception:  # the mirror must never break the task
-            self._broken = True
-            log.warning("codeact: could not send events to JupyterLab", exc_info=True)
+            self.run_id = getattr(event, "run_id", None) or uuid.uuid4().hex[:12]
+        self._take_text()
+        if isinstance(event, TurnStarted):
+            self._turn_text = []
+        payload = self._answer(event) if isinstance(event, Answer) else event.to_dict()
+        self._batch.append(payload)
+        if payload["type"] in URGENT or time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+            self._flush()
 
     def close(self) -> None:
         if self._closed:
             return
+        self._take_text()
+        if self._batch and not self._broken:
+            self._flush()
         self._closed = True
         if self._comm is not None:
             try:
@@ -70,6 +94,37 @@ class LabBridge:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    def _take_text(self) -> None:
+        if self._text:
+            self._batch.append({"type": "text_delta", "text": "".join(self._text)})
+            self._text = []
+
+    def _answer(self, event: Answer) -> dict[str, Any]:
+        """The answer, or where it lies in the turn's streamed text (UTF-16 offsets)."""
+        text = event.text
+        if len(text) >= SLICE_MIN:
+            streamed = "".join(self._turn_text)
+            start = streamed.find(text)
+            if start >= 0:
+                offset = utf16_length(streamed[:start])
+                return {"type": "answer", "text": "",
+                        "from_stream": [offset, offset + utf16_length(text)]}
+        return event.to_dict()
+
+    def _flush(self) -> None:
+        self._take_text()
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        self._last_flush = time.monotonic()
+        try:
+            if self._comm is None:
+                self._comm = _open_comm(jsonable(self._header()))
+            self._comm.send(jsonable({**self._header(), "events": batch}))
+        except Exception:  # the mirror must never break the task
+            self._broken = True
+            log.warning("codeact: could not send events to JupyterLab", exc_info=True)
 
     def _header(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "origin": self.origin, "cell_id": self.cell_id}
@@ -84,13 +139,13 @@ def _open_comm(data: dict[str, Any]):
 def executing_cell_id() -> str | None:
     """The id of the cell being executed, which JupyterLab sends as ``cellId`` in the
     execute request's metadata; None elsewhere (or outside a kernel)."""
-    parent = _parent_request()
+    parent = parent_request()
     metadata = parent.get("metadata") if isinstance(parent, dict) else None
     cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
     return cell_id if isinstance(cell_id, str) and cell_id else None
 
 
-def _parent_request() -> dict:
+def parent_request() -> dict:
     try:
         from ipykernel.kernelbase import Kernel
     except ImportError:

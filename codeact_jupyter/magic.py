@@ -112,7 +112,7 @@ class CodeActMagics(Magics):
             %codeact --model "my replies.json" -- -5 plus 3?
         """
         from .runner import run_task, task_running
-        from .display import display_for
+        from .views import task_views
 
         if task_running():
             raise UsageError(NESTED)
@@ -128,16 +128,12 @@ class CodeActMagics(Magics):
                              "(see %%codeact? for options).")
         overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
         settings = self.resolve(overrides)
-        sinks = [display_for(self.shell)]
-        bridge = _lab_bridge()
-        if bridge is not None:
-            sinks.append(bridge)
+        views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
-            run_task(self.shell, task, settings, sinks, errors=self.error_log.errors,
+            run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors,
                      history_end=self.error_log.history_end)
         finally:
-            if bridge is not None:
-                bridge.close()
+            views.close()
 
     codeact.__doc__ = _tidy_help(codeact.__doc__)
 
@@ -187,10 +183,3 @@ def resolve_settings(shell, overrides: dict) -> TaskSettings:
 # Registered by load_ipython_extension under this name.
 empty_body_transformer = codeact_input_transformer
 
-
-def _lab_bridge():
-    try:
-        from .lab_bridge import LabBridge
-    except ImportError:
-        return None
-    return LabBridge(origin="magic")

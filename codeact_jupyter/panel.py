@@ -12,6 +12,7 @@ from .events import Done, Error
 from .lab_bridge import LabBridge
 from .magic import resolve_settings
 from .runner import run_task
+from .views import hide_live_output
 
 # Keys of a panel request's "settings" that are passed on as task overrides.
 OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm")
@@ -33,16 +34,20 @@ def run_panel_task(request_json: str) -> None:
                  if key in OVERRIDE_KEYS and value not in (None, "")}
     notebook = request.get("notebook")
     shell = get_ipython()
-    with LabBridge(origin="panel") as bridge:
-        if not task:
-            _fail(bridge, "The task is empty: say what the agent should do.")
-            return
-        try:
-            settings = resolve_settings(shell, overrides)
-        except Exception as exc:  # a bad setting: tell the panel, as the magic would
-            _fail(bridge, f"Invalid settings: {exc}")
-            return
-        run_task(shell, task, settings, [bridge], notebook=notebook)
+    show_steps = hide_live_output()  # the panel's request has no cell: steps show in theirs
+    try:
+        with LabBridge(origin="panel") as bridge:
+            if not task:
+                _fail(bridge, "The task is empty: say what the agent should do.")
+                return
+            try:
+                settings = resolve_settings(shell, overrides)
+            except Exception as exc:  # a bad setting: tell the panel, as the magic would
+                _fail(bridge, f"Invalid settings: {exc}")
+                return
+            run_task(shell, task, settings, [bridge], notebook=notebook)
+    finally:
+        show_steps()
 
 
 def _fail(bridge: LabBridge, message: str) -> None:

@@ -1,7 +1,8 @@
 /**
  * Listens, on the kernel of every open notebook, for the comm the kernel opens per run
  * (target `codeact`) and turns its messages into RunModels. It only listens: while a run
- * goes on the kernel is busy, so nothing is ever sent back.
+ * goes on the kernel is busy, so nothing is ever sent back (the announcement that this
+ * window mirrors runs goes before the cell runs: announce.ts).
  */
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import type {
@@ -95,7 +96,9 @@ export class CodeactBridge {
     comm.onMsg = message => {
       const data = message.content.data;
       if (isBridgeMessage(data)) {
-        run.handle(data.event);
+        for (const event of data.events) {
+          run.handle(event);
+        }
       }
     };
     comm.onClose = () => run.close();

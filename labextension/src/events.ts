@@ -1,7 +1,9 @@
 /**
- * What the kernel sends over the `codeact` comm: one message per event of a run,
- * `{run_id, origin, cell_id, event}`, where `event` is `Event.to_dict()` of
- * codeact_jupyter/events.py. The browser only mirrors these; it never answers them.
+ * What the kernel sends over the `codeact` comm: batches of a run's events,
+ * `{run_id, origin, cell_id, events: [...]}`, where each event is `Event.to_dict()` of
+ * codeact_jupyter/events.py (the model's text in increments; a long answer that the
+ * turn's streamed text holds comes as `from_stream`, a slice of it). The browser only
+ * mirrors these; it never answers them.
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 
@@ -21,7 +23,7 @@ export interface IRunHeader {
 }
 
 export interface IBridgeMessage extends IRunHeader {
-  event: CodeactEvent;
+  events: CodeactEvent[];
 }
 
 export interface ITaskStarted {
@@ -77,6 +79,8 @@ export interface INotice {
 export interface IAnswer {
   type: 'answer';
   text: string;
+  /** The answer is this slice (UTF-16 offsets) of the turn's streamed text. */
+  from_stream?: [number, number];
 }
 
 export interface IError {
@@ -121,8 +125,12 @@ export function isBridgeMessage(data: unknown): data is IBridgeMessage {
   const message = data as Partial<IBridgeMessage>;
   return (
     typeof message.run_id === 'string' &&
-    typeof message.event === 'object' &&
-    message.event !== null &&
-    typeof (message.event as { type?: unknown }).type === 'string'
+    Array.isArray(message.events) &&
+    message.events.every(
+      event =>
+        typeof event === 'object' &&
+        event !== null &&
+        typeof (event as { type?: unknown }).type === 'string'
+    )
   );
 }

@@ -13,6 +13,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { announceBeforeTasks } from './announce';
 import { CodeactBridge } from './bridge';
 import { CellMirror } from './cells';
 import { DEFAULT_SETTINGS, ISettings } from './model';
@@ -45,6 +46,7 @@ function activate(
 ): void {
   const bridge = new CodeactBridge(tracker);
   new CellMirror(bridge);
+  announceBeforeTasks(tracker);
 
   const panel = new CodeactPanel({
     tracker,

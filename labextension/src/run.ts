@@ -80,6 +80,14 @@ export class RunModel {
     if (this.done) {
       return;
     }
+    if (event.type === 'turn_started') {
+      this._turnText = '';
+    } else if (event.type === 'text_delta') {
+      this._turnText += event.text;
+    } else if (event.type === 'answer' && event.from_stream) {
+      const [start, end] = event.from_stream;
+      event = { type: 'answer', text: this._turnText.slice(start, end) };
+    }
     this._apply(event);
     this._eventReceived.emit(event);
     this._changed.emit();
@@ -170,6 +178,8 @@ export class RunModel {
     }
   }
 
+  /** The current turn's streamed text (a long answer is a slice of it). */
+  private _turnText = '';
   private _eventReceived = new Signal<this, CodeactEvent>(this);
   private _changed = new Signal<this, void>(this);
 }

@@ -1,6 +1,8 @@
 """A real JupyterLab for browser tests: `jupyter lab` on 127.0.0.1 with a temporary root
 directory, token, settings and workspaces, the extension built from this source tree, and
-headless Chromium driven by Playwright (pytest-playwright's `page` fixture).
+headless Chromium driven by Playwright (pytest-playwright's `page` fixture). The
+`notebook7` fixture is the same with Jupyter Notebook 7 (`pip install notebook`), which
+loads the same prebuilt extension.
 
 Needs: the extension built (`cd labextension && jlpm install && jlpm build`, or
 `pip install .`), and Chromium at /usr/bin/chromium (or CODEACT_CHROMIUM).
@@ -80,8 +82,11 @@ class Lab:
 
     # The page.
 
+    page_path = "lab/tree"  # where a notebook opens: JupyterLab's tree, Notebook 7's "notebooks"
+
     def open(self, page, name: str) -> None:
-        page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
+        reset = "&reset" if self.page_path == "lab/tree" else ""
+        page.goto(f"{self.url}/{self.page_path}/{name}?token={self.token}{reset}")
         page.wait_for_function(
             """name => {
                 const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -90,6 +95,11 @@ class Lab:
                 return w && w.context.path === name && kernel && kernel.status === 'idle'
                     && w.content.widgets.length > 0;
             }""", arg=name, timeout=60_000)
+
+    def saved_notebook(self, page, name: str) -> dict:
+        """Save the open notebook from the browser and read the file as the user gets it."""
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.context.save()")
+        return json.loads((self.root / name).read_text(encoding="utf-8"))
 
     def cells(self, page) -> list[dict]:
         return page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.toJSON().cells")
@@ -130,10 +140,22 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
+    yield from _serve(tmp_path_factory, "jupyterlab", "LabApp")
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory):
+    server = _serve(tmp_path_factory, "notebook", "JupyterNotebookApp")
+    for app in server:
+        app.page_path = "notebooks"
+        yield app
+
+
+def _serve(tmp_path_factory, module: str, app: str):
     if not (BUILT_EXTENSION / "package.json").exists():
         pytest.fail("The JupyterLab extension is not built: run `cd labextension && jlpm install "
                     "&& jlpm build` (or `pip install .`) first.")
-    base = tmp_path_factory.mktemp("lab")
+    base = tmp_path_factory.mktemp(module)
     root, settings_dir, workspaces, extensions = (base / d for d in
                                                   ("root", "settings", "workspaces", "labextensions"))
     for folder in (root, settings_dir, workspaces, extensions):
@@ -152,17 +174,32 @@ def lab(tmp_path_factory):
            "JUPYTER_CONFIG_DIR": str(base / "config"),
            "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
     env.pop("OPENAI_API_KEY", None)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+    command = [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-               f"--IdentityProvider.token={token}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               f"--LabApp.user_settings_dir={settings_dir}",
-               f"--LabApp.workspaces_dir={workspaces}",
-               f"--LabApp.extra_labextensions_path={extensions}",
-               "--LabApp.expose_app_in_browser=True"]
+               f"--IdentityProvider.token={token}",
+               f"--{app}.user_settings_dir={settings_dir}",
+               f"--{app}.workspaces_dir={workspaces}",
+               f"--{app}.extra_labextensions_path={extensions}",
+               f"--{app}.expose_app_in_browser=True"]
+    if app != "LabApp":
+        # Notebook 7 takes an extension's metadata from the last folder that holds it, and
+        # JupyterLab's server extension, loaded beside it, serves /lab/extensions/ from its
+        # own paths: both look in this tree's build first and skip installed copies.
+        from jupyter_core.paths import jupyter_path
+
+        config = base / "config"
+        config.mkdir(exist_ok=True)
+        paths = [str(extensions)] + [p for p in jupyter_path("labextensions")
+                                     if not (Path(p) / "codeact-jupyter").exists()]
+        (config / "jupyter_server_config.json").write_text(
+            json.dumps({name: {"labextensions_path": paths} for name in (app, "LabApp")}),
+            encoding="utf-8")
+    if app == "LabApp":
+        command += ["--LabApp.news_url=None",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    log_path = base / "jupyter-lab.log"
+    log_path = base / f"{module}.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                   cwd=root, start_new_session=True)
@@ -172,7 +209,7 @@ def lab(tmp_path_factory):
     finally:
         _stop(server)
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "jupyter-lab.log")
+        shutil.copy(log_path, ARTIFACTS / log_path.name)
 
 
 def _wait_ready(server: subprocess.Popen, url: str, token: str, log_path: Path) -> None:
@@ -180,7 +217,7 @@ def _wait_ready(server: subprocess.Popen, url: str, token: str, log_path: Path) 
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"jupyter lab exited with {server.returncode}:\n{log_path.read_text()}")
+            pytest.fail(f"the Jupyter server exited with {server.returncode}:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
@@ -188,7 +225,7 @@ def _wait_ready(server: subprocess.Popen, url: str, token: str, log_path: Path) 
         except OSError:
             time.sleep(0.2)  # polling for the server to listen, not waiting a fixed time
     _stop(server)
-    pytest.fail(f"jupyter lab did not answer within 90 s:\n{log_path.read_text()}")
+    pytest.fail(f"the Jupyter server did not answer within 90 s:\n{log_path.read_text()}")
 
 
 def _stop(server: subprocess.Popen) -> None:

@@ -1,0 +1,61 @@
+"""Which front ends mirror runs into cells: the JupyterLab extension announces itself.
+
+Before it sends a cell that runs ``%%codeact`` (and when it opens the side panel's task),
+the extension opens a comm on target ``codeact_mirror``. Comm messages reach the kernel on
+the shell channel in order, so the announcement is handled before that cell runs; the
+kernel never waits for it. We record the announcing client's session id: the extension
+mirrors only the runs its own window started (lab_bridge), so "a mirror listens" is a
+property of the request being executed, not of the kernel.
+
+Where nobody announced (Notebook 7 or JupyterLab without the extension, VS Code,
+nbclient, a terminal), the magic's own output stays complete and no comm is opened.
+"""
+from __future__ import annotations
+
+import logging
+
+TARGET = "codeact_mirror"
+
+log = logging.getLogger(__name__)
+
+# Session ids of the clients (browser windows) whose extension announced itself.
+_sessions: set[str] = set()
+
+
+def listen_for_mirrors() -> bool:
+    """Accept announcements from now on (called when the extension is loaded in a kernel).
+    Returns False outside a kernel, where no front end can announce anything."""
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:
+        return False
+    if not Kernel.initialized():
+        return False
+    try:
+        import comm
+
+        comm.get_comm_manager().register_target(TARGET, _on_announce)
+    except Exception:  # an old ipykernel without comms: no mirror, complete output
+        log.warning("codeact: cannot listen for the JupyterLab extension", exc_info=True)
+        return False
+    return True
+
+
+def _on_announce(comm, msg: dict) -> None:
+    session = (msg.get("header") or {}).get("session")
+    if isinstance(session, str) and session:
+        _sessions.add(session)
+    comm.close()  # the announcement is all there is to say
+
+
+def forget_mirrors() -> None:
+    _sessions.clear()
+
+
+def mirror_listening() -> bool:
+    """True when the client that sent the request being executed mirrors runs into cells."""
+    from .lab_bridge import parent_request
+
+    header = parent_request().get("header")
+    session = header.get("session") if isinstance(header, dict) else None
+    return session in _sessions
