@@ -133,7 +133,7 @@ def test_each_event_goes_to_the_front_end_over_one_comm(kernel):
     # The text's increments travel together; the answer and the end go at once.
     assert events_of(comms) == [
         {"type": "task_started", "run_id": "run-1", "task": "t", "backend": "replay"},
-        {"type": "text_delta", "text": "42"}, {"type": "answer", "text": "42"},
+        {"type": "text_delta", "text": "42"}, {"type": "answer", "text": "42", "cut": False},
         {"type": "done", "reason": "answered", "turns": 1}]
 
 
@@ -167,7 +167,7 @@ def test_the_magic_mirrors_its_steps_without_waiting_for_a_front_end(kernel, rep
     assert isinstance(steps[0]["execution_count"], int)
     assert steps[1]["execution_count"] == steps[0]["execution_count"] + 1
     assert "".join(e["text"] for e in events if e["type"] == "text_delta").startswith("Let me compute.")
-    assert events[-2:] == [{"type": "answer", "text": "The answer is **42**."},
+    assert events[-2:] == [{"type": "answer", "text": "The answer is **42**.", "cut": False},
                            {"type": "done", "reason": "answered", "turns": 3}]
     assert comms[-1]["msg_type"] == "comm_close"
 
@@ -306,7 +306,7 @@ def test_events_are_encodable_with_lone_surrogates_nan_and_odd_objects(kernel, r
     assert "Half an emoji: \ufffd." in streamed
     step = next(e for e in events if e["type"] == "observation")
     assert step["outputs"][0]["data"]["application/json"] == {"v": None}
-    assert events[-2:] == [{"type": "answer", "text": "Done \ufffd here."},
+    assert events[-2:] == [{"type": "answer", "text": "Done \ufffd here.", "cut": False},
                            {"type": "done", "reason": "answered", "turns": 2}]
     assert "Done \ufffd here." in shown_text(run.outputs)
 

@@ -48,7 +48,9 @@ class RunCells {
       case 'answer':
         this._insert(model, {
           cell_type: 'markdown',
-          source: event.text,
+          source: event.cut
+            ? `${event.text}\n\n*(The answer was cut at the token limit.)*`
+            : event.text,
           metadata: { codeact: { run_id: this._run.runId, role: 'answer' } }
         });
         break;

@@ -81,6 +81,8 @@ export interface IAnswer {
   text: string;
   /** The answer is this slice (UTF-16 offsets) of the turn's streamed text. */
   from_stream?: [number, number];
+  /** The reply hit the token limit: the answer may be incomplete. */
+  cut?: boolean;
 }
 
 export interface IError {

@@ -86,7 +86,7 @@ export class RunModel {
       this._turnText += event.text;
     } else if (event.type === 'answer' && event.from_stream) {
       const [start, end] = event.from_stream;
-      event = { type: 'answer', text: this._turnText.slice(start, end) };
+      event = { type: 'answer', text: this._turnText.slice(start, end), cut: event.cut };
     }
     this._apply(event);
     this._eventReceived.emit(event);
