@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from . import step_streams
 from .step_counts import StepCounts
-from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames
+from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames, release_logging
 
 __all__ = ["DISPLAY_LIMIT", "KernelExecutor", "StepResult"]
 
@@ -135,6 +135,7 @@ class KernelExecutor:
                 sys.stderr = err
             step_out.end()
             step_err.end()
+            release_logging()
             for owner, name in patches:
                 owner.__dict__.pop(name, None)
 

@@ -11,6 +11,7 @@ and unlimited, so the user's own cells never meet a codeact limit.
 from __future__ import annotations
 
 import codecs
+import sys
 import threading
 
 # Characters of a step's stream output shown live; the rest is counted, not shown.
@@ -179,3 +180,18 @@ def hide_frames(error: BaseException | None, files: frozenset[str]) -> None:
             else:
                 node = node.tb_next
         todo += [exc.__cause__, exc.__context__]
+
+
+def release_logging() -> None:
+    """Give logging handlers made during a step (``logging.basicConfig()``) the real stream
+    back, so nothing of ours stays in the user's logging set-up. Anything else that kept a
+    stand-in finds it ended, which passes everything to the real stream."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):  # placeholders have none
+            stream = getattr(handler, "stream", None)
+            if isinstance(stream, StepStream) and stream._codeact_output is None:
+                handler.setStream(stream._codeact_real)

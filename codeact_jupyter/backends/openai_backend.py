@@ -5,13 +5,17 @@ The ``openai`` SDK is imported inside methods, so importing this module stays ch
 """
 from __future__ import annotations
 
+import email.utils
+import itertools
 import os
+import random
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from .base import BackendConfig, BackendError, Message, Usage, approx_tokens
+from .base import BackendConfig, BackendError, Message, Usage, Waiting, approx_tokens
+from .openai_reply import ReplyReader, web_page_message
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -56,34 +60,47 @@ class OpenAIBackend:
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
-    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
+    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
         self.last_usage = None
         started = time.perf_counter()
-        usage: Any = None
         cut = _StopCutter(stop)
         self._receiving = False
         with self._errors_mapped():
-            response = self._open_stream(messages, stop)
+            response = yield from self._open_patiently(messages, stop)
             self._receiving = True
+            reply = ReplyReader(response, self.base_url, self.config.request_timeout)
             try:  # close the HTTP stream on any exit: done, stop hit, KeyboardInterrupt, close()
-                for chunk in response:
-                    usage = getattr(chunk, "usage", None) or usage
-                    delta = chunk.choices[0].delta.content if chunk.choices else None
-                    if delta:
-                        text = cut.feed(delta)
-                        if text:
-                            yield text
-                        if cut.done:
-                            break
+                for delta in reply.deltas():
+                    text = cut.feed(delta)
+                    if text:
+                        yield text
+                    if cut.done:
+                        break
                 rest = cut.flush()
                 if rest:
                     yield rest
             finally:
-                response.close()
+                reply.close()
         self._receiving = False
-        self.last_usage = _usage(usage, time.perf_counter() - started)
+        self.last_usage = _usage(reply.usage, time.perf_counter() - started)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _open_patiently(self, messages: list[Message], stop: list[str]):
+        """Open the stream; when the server answers that it is busy (429, 503, ...), wait as
+        it asks and try again, yielding a ``Waiting`` first so the user knows why."""
+        import openai
+
+        for attempt in itertools.count():
+            try:
+                return self._open_stream(messages, stop)
+            except openai.APIStatusError as exc:
+                wait = _retry_wait(exc, attempt, self._max_retries)
+                if wait is None:
+                    raise
+                if wait >= NOTICE_WAIT:
+                    yield Waiting(_waiting_reason(exc, wait, self.base_url))
+                time.sleep(wait)  # Ctrl-C / the Stop button ends the task here
 
     def _open_stream(self, messages: list[Message], stop: list[str]) -> Any:
         import openai
@@ -113,12 +130,19 @@ class OpenAIBackend:
                 api_key=self._api_key, base_url=self.base_url,
                 # Fail fast on an unreachable host; wait `request_timeout` for a slow model.
                 timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
-                max_retries=int(self.config.extras.get("max_retries", 1)))
+                max_retries=0)  # retried in _open_patiently, where a wait can be shown
         return self._client
+
+    @property
+    def _max_retries(self) -> int:
+        return int(self.config.extras.get("max_retries", 1))
 
     def _first_served_model(self) -> str:
         with self._errors_mapped():
-            ids = [m.id for m in self.client.models.list().data]
+            raw = self.client.models.with_raw_response.list()
+            if "text/html" in raw.headers.get("content-type", ""):
+                raise BackendError(web_page_message(self.base_url))
+            ids = [m.id for m in getattr(raw.parse(), "data", None) or ()]
         if not ids:
             raise BackendError(
                 f"The server at {self.base_url} lists no models (GET /models). Load a model "
@@ -171,6 +195,10 @@ def _explain(exc: Exception, backend: OpenAIBackend) -> str:
     if isinstance(exc, openai.NotFoundError):
         return (f"The server at {url} does not know the model {backend._model!r} (HTTP 404{_said(said)}). "
                 f"Check the model name (`--model`); `GET {url}/models` lists what it serves.")
+    asked = _retry_after(exc)
+    if isinstance(exc, openai.RateLimitError) and asked is not None and asked > MAX_WAIT:
+        return (f"Rate limited by {url} (HTTP 429{_said(said)}): it asks to wait {_duration(asked)} "
+                f"before the next request. Try again later, or check your plan's quota and billing.")
     if isinstance(exc, openai.RateLimitError):
         return (f"Rate limited by {url} (HTTP 429{_said(said)}). Wait a moment and retry, "
                 f"or check your plan's quota and billing.")
@@ -198,14 +226,63 @@ def _said(message: str | None) -> str:
 
 
 def _usage(usage: Any, seconds: float) -> Usage:
+    """From the SDK's usage object, or the plain dict of a server that did not stream."""
     if usage is None:
         return Usage(seconds=seconds)
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None)
-    prompt = usage.prompt_tokens
+    cached = _field(_field(usage, "prompt_tokens_details"), "cached_tokens")
+    prompt = _field(usage, "prompt_tokens")
     return Usage(prompt_tokens=prompt,
                  evaluated_tokens=prompt - cached if prompt is not None and cached is not None else None,
-                 generated_tokens=usage.completion_tokens, seconds=seconds)
+                 generated_tokens=_field(usage, "completion_tokens"), seconds=seconds)
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+# -- waiting for a busy server ------------------------------------------------------------------
+
+RETRY_STATUSES = {408, 409, 429} | set(range(500, 600))
+MAX_WAIT = 120.0   # seconds; a server asking for longer is not waited for (the SDK's own cap)
+NOTICE_WAIT = 1.0  # shorter waits pass unannounced
+
+
+def _retry_wait(exc: Any, attempt: int, max_retries: int) -> float | None:
+    """Seconds to wait before trying again, or None when not to try again."""
+    if attempt >= max_retries or exc.status_code not in RETRY_STATUSES:
+        return None
+    asked = _retry_after(exc)
+    if asked is not None:
+        return None if asked > MAX_WAIT else max(asked, 0.0)
+    return min(0.5 * 2 ** attempt, 8.0) * (1 - 0.25 * random.random())
+
+
+def _retry_after(exc: Any) -> float | None:
+    """The server's Retry-After (or retry-after-ms), in seconds, if it sent one."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) * scale
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
+            if when is not None:
+                return when.timestamp() - time.time()
+    return None
+
+
+def _waiting_reason(exc: Any, wait: float, url: str) -> str:
+    said = _said(_server_message(exc))
+    why = (f"Rate limited by {url} (HTTP 429{said})" if exc.status_code == 429
+           else f"The model server at {url} is busy (HTTP {exc.status_code}{said})")
+    asked = " as it asks" if _retry_after(exc) is not None else ""
+    return f"{why}: waiting {_duration(wait)}{asked}, then trying again. Stop the kernel to give up."
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 class _StopCutter:
