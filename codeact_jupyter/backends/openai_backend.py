@@ -5,10 +5,8 @@ The ``openai`` SDK is imported inside methods, so importing this module stays ch
 """
 from __future__ import annotations
 
-import email.utils
 import itertools
 import os
-import random
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -16,6 +14,7 @@ from urllib.parse import urlparse
 
 from .base import BackendConfig, BackendError, Message, Usage, Waiting, approx_tokens
 from .openai_reply import ReplyReader, web_page_message
+from .openai_retry import MAX_WAIT, NOTICE_WAIT, duration, retry_after, retry_wait, waiting_reason
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -95,11 +94,11 @@ class OpenAIBackend:
             try:
                 return self._open_stream(messages, stop)
             except openai.APIStatusError as exc:
-                wait = _retry_wait(exc, attempt, self._max_retries)
+                wait = retry_wait(exc, attempt, self._max_retries)
                 if wait is None:
                     raise
                 if wait >= NOTICE_WAIT:
-                    yield Waiting(_waiting_reason(exc, wait, self.base_url))
+                    yield Waiting(waiting_reason(exc, wait, self.base_url, _said(_server_message(exc))))
                 time.sleep(wait)  # Ctrl-C / the Stop button ends the task here
 
     def _open_stream(self, messages: list[Message], stop: list[str]) -> Any:
@@ -195,9 +194,9 @@ def _explain(exc: Exception, backend: OpenAIBackend) -> str:
     if isinstance(exc, openai.NotFoundError):
         return (f"The server at {url} does not know the model {backend._model!r} (HTTP 404{_said(said)}). "
                 f"Check the model name (`--model`); `GET {url}/models` lists what it serves.")
-    asked = _retry_after(exc)
+    asked = retry_after(exc)
     if isinstance(exc, openai.RateLimitError) and asked is not None and asked > MAX_WAIT:
-        return (f"Rate limited by {url} (HTTP 429{_said(said)}): it asks to wait {_duration(asked)} "
+        return (f"Rate limited by {url} (HTTP 429{_said(said)}): it asks to wait {duration(asked)} "
                 f"before the next request. Try again later, or check your plan's quota and billing.")
     if isinstance(exc, openai.RateLimitError):
         return (f"Rate limited by {url} (HTTP 429{_said(said)}). Wait a moment and retry, "
@@ -238,51 +237,6 @@ def _usage(usage: Any, seconds: float) -> Usage:
 
 def _field(value: Any, name: str) -> Any:
     return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-
-
-# -- waiting for a busy server ------------------------------------------------------------------
-
-RETRY_STATUSES = {408, 409, 429} | set(range(500, 600))
-MAX_WAIT = 120.0   # seconds; a server asking for longer is not waited for (the SDK's own cap)
-NOTICE_WAIT = 1.0  # shorter waits pass unannounced
-
-
-def _retry_wait(exc: Any, attempt: int, max_retries: int) -> float | None:
-    """Seconds to wait before trying again, or None when not to try again."""
-    if attempt >= max_retries or exc.status_code not in RETRY_STATUSES:
-        return None
-    asked = _retry_after(exc)
-    if asked is not None:
-        return None if asked > MAX_WAIT else max(asked, 0.0)
-    return min(0.5 * 2 ** attempt, 8.0) * (1 - 0.25 * random.random())
-
-
-def _retry_after(exc: Any) -> float | None:
-    """The server's Retry-After (or retry-after-ms), in seconds, if it sent one."""
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return float(value) * scale
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if name == "retry-after" else None
-            if when is not None:
-                return when.timestamp() - time.time()
-    return None
-
-
-def _waiting_reason(exc: Any, wait: float, url: str) -> str:
-    said = _said(_server_message(exc))
-    why = (f"Rate limited by {url} (HTTP 429{said})" if exc.status_code == 429
-           else f"The model server at {url} is busy (HTTP {exc.status_code}{said})")
-    asked = " as it asks" if _retry_after(exc) is not None else ""
-    return f"{why}: waiting {_duration(wait)}{asked}, then trying again. Stop the kernel to give up."
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 class _StopCutter:
