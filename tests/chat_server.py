@@ -10,7 +10,10 @@ scripted reply and streams it back in small chunks, as vLLM, llama.cpp server or
         assert server.requests[0]["messages"][-1]["content"] == "what is 1 + 1?"
 
 Failures are scripted too, for one reply (``Reply("", fault=Fault.server_error())``) or for the
-whole server (``ChatServer(fault=Fault.unauthorized())``); see ``Fault`` for the kinds.
+whole server (``ChatServer(fault=Fault.unauthorized())``); see ``Fault`` for the kinds: HTTP
+errors (500, 503 with Retry-After, 429, 401, 404), a slow or stalled stream, a dropped
+connection, a web page instead of an API, a chunk that is not JSON, chunks without choices,
+keep-alive comments forever, and a server that ignores ``stream: true``.
 """
 from __future__ import annotations
 
