@@ -130,6 +130,8 @@ class StepStream:
         return raw if self._codeact_output is None else StepBuffer(raw, self)
 
     def __getattr__(self, name):  # fileno, isatty, encoding, ... of the real stream
+        if name.startswith("_codeact_"):  # not set yet (copy, pickle): no endless recursion
+            raise AttributeError(name)
         return getattr(self._codeact_real, name)
 
     def __repr__(self) -> str:
@@ -156,6 +158,8 @@ class StepBuffer:
         return output.write_bytes(self._codeact_raw, stream._codeact_name, data, encoding)
 
     def __getattr__(self, name):
+        if name.startswith("_codeact_"):
+            raise AttributeError(name)
         return getattr(self._codeact_raw, name)
 
 
