@@ -23,7 +23,7 @@ __all__ = ["DISPLAY_LIMIT", "KernelExecutor", "StepResult"]
 
 # Our code that runs inside a step (stream stand-ins, display hooks): never shown in a
 # step's traceback, which must read as the same code's would in a cell.
-OUR_FILES = frozenset({__file__, step_streams.__file__})
+OURS = frozenset({__name__, step_streams.__name__})
 
 
 @dataclass
@@ -102,7 +102,7 @@ class KernelExecutor:
                 output.muted = False
 
         def traceback_without_ours(exc_tuple=None, *args, **kwargs):
-            hide_frames(exc_tuple[1] if exc_tuple else sys.exc_info()[1], OUR_FILES)
+            hide_frames(exc_tuple[1] if exc_tuple else sys.exc_info()[1], OURS)
             return showtraceback(exc_tuple, *args, **kwargs)
 
         def traceback_and_record(etype, evalue, stb):

@@ -163,9 +163,9 @@ class StepBuffer:
         return getattr(self._codeact_raw, name)
 
 
-def hide_frames(error: BaseException | None, files: frozenset[str]) -> None:
-    """Unlink the frames of ``files`` from the tracebacks of ``error`` and of the errors
-    chained to it, so a step's traceback reads as the same code's would in a cell."""
+def hide_frames(error: BaseException | None, modules: frozenset[str]) -> None:
+    """Unlink the frames of ``modules`` (by name) from the tracebacks of ``error`` and of the
+    errors chained to it, so a step's traceback reads as the same code's would in a cell."""
     seen: set[int] = set()
     todo = [error]
     while todo:
@@ -174,12 +174,12 @@ def hide_frames(error: BaseException | None, files: frozenset[str]) -> None:
             continue
         seen.add(id(exc))
         node = exc.__traceback__
-        while node is not None and node.tb_frame.f_code.co_filename in files:
+        while node is not None and node.tb_frame.f_globals.get("__name__") in modules:
             node = node.tb_next
         if node is not exc.__traceback__:
             exc.__traceback__ = node
         while node is not None and node.tb_next is not None:
-            if node.tb_next.tb_frame.f_code.co_filename in files:
+            if node.tb_next.tb_frame.f_globals.get("__name__") in modules:
                 node.tb_next = node.tb_next.tb_next
             else:
                 node = node.tb_next
