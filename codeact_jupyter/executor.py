@@ -122,6 +122,8 @@ class KernelExecutor:
                    (shell.displayhook, "write_output_prompt"): prompt_muted,
                    (shell, "showtraceback"): traceback_without_ours,
                    (shell, "_showtraceback"): traceback_and_record}
+        # Another extension may have patched the same methods on these objects: put theirs back.
+        before = {key: key[0].__dict__.get(key[1], _UNSET) for key in patches}
         for (owner, name), patch in patches.items():
             setattr(owner, name, patch)
         try:
@@ -136,8 +138,16 @@ class KernelExecutor:
             step_out.end()
             step_err.end()
             release_logging()
-            for owner, name in patches:
-                owner.__dict__.pop(name, None)
+            for (owner, name), patch in patches.items():
+                if owner.__dict__.get(name) is not patch:
+                    continue  # the step set its own, as a cell may
+                if before[owner, name] is _UNSET:
+                    del owner.__dict__[name]
+                else:
+                    setattr(owner, name, before[owner, name])
+
+
+_UNSET = object()
 
 
 def _safe_str(value) -> str:

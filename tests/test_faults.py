@@ -111,3 +111,18 @@ def test_a_step_that_replaces_sys_stdout_keeps_its_choice_as_a_cell_would(ip, re
         assert ip.user_ns["mine"].getvalue() == "to mine\n"
     finally:
         sys.stdout = real
+
+
+def test_hooks_set_on_the_shell_by_others_or_by_a_step_are_kept(ip, replay):
+    def theirs(*args, **kwargs):
+        return None
+
+    path = replay(["<execute>\nget_ipython().display_pub.publish = print\n</execute>", "Done."])
+    ip.showtraceback = theirs  # another extension's patch, made before the task
+    try:
+        run_task(ip, "t", settings_for(path), [lambda e: None])
+        assert ip.__dict__["showtraceback"] is theirs
+        assert ip.display_pub.__dict__["publish"] is print  # the step's own choice
+    finally:
+        del ip.__dict__["showtraceback"]
+        del ip.display_pub.__dict__["publish"]
