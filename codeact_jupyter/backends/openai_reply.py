@@ -20,13 +20,15 @@ class QuietTooLong(Exception):
 
 
 class ReplyReader:
-    """The text of one reply from the SDK's ``Stream``; ``usage`` is set once it is read."""
+    """The text of one reply from the SDK's ``Stream``; ``usage`` and ``finish_reason``
+    (why the reply ended: "stop", "length", ...) are set once it is read."""
 
     def __init__(self, stream: Any, url: str, quiet_limit: float):
         self.stream = stream
         self.url = url
         self.quiet_limit = quiet_limit
         self.usage: Any = None
+        self.finish_reason: str | None = None
         self._last_output = time.monotonic()
 
     def deltas(self) -> Iterator[str]:
@@ -48,8 +50,11 @@ class ReplyReader:
                     delta = getattr(choice, "delta", None)
                     if _has_output(choice, delta):
                         self._last_output = time.monotonic()
+                    if getattr(choice, "index", 0) != 0:
+                        continue
+                    self.finish_reason = getattr(choice, "finish_reason", None) or self.finish_reason
                     text = getattr(delta, "content", None)
-                    if text and getattr(choice, "index", 0) == 0:
+                    if text:
                         yield text
         except json.JSONDecodeError as exc:
             raise BackendError(
@@ -100,6 +105,7 @@ class ReplyReader:
             raise BackendError(f"The server at {self.url} answered with JSON that holds no "
                                f"chat completion (no `choices[0].message`). {CHECK}")
         self.usage = body.get("usage")
+        self.finish_reason = choices[0].get("finish_reason")
         return message.get("content") or ""
 
 
