@@ -96,3 +96,21 @@ def test_tasks_without_steps_with_two_in_one_cell_and_stopped_ones_keep_the_orde
     assert counts(messages, "execute_result") == [8] and reply["execution_count"] == 8
     reply, messages = execute(kc, "%history -n 1-8")
     assert no_history_clash(messages)
+
+
+def test_run_all_with_the_next_cell_already_queued_keeps_the_order(kernel, replay):
+    """As JupyterLab's Run All: the next request waits in the kernel while the task runs."""
+    km, kc = kernel
+    path = replay(["<execute>\nimport time\ntime.sleep(0.5)\nc = 1\n</execute>",
+                   "<execute>\nc += 1\n</execute>", "Done."])
+    execute(kc, "%load_ext codeact_jupyter")                                        # [1]
+    task = kc.execute(f"%%codeact --backend replay --model {path} go\n")           # [2], steps 3, 4
+    after = kc.execute("c, len(In)")                                                # [5]
+    replies = {}
+    while len(replies) < 2:
+        msg = kc.get_shell_msg(timeout=60)
+        replies[msg["parent_header"]["msg_id"]] = msg["content"]
+    assert replies[task]["execution_count"] == 2
+    assert replies[after]["execution_count"] == 5 and replies[after]["status"] == "ok"
+    reply, messages = execute(kc, "c, len(In), In[5]")
+    assert result(messages) == "(2, 7, 'c, len(In)')"
