@@ -217,7 +217,6 @@ def test_a_step_writing_to_stdout_buffer_is_shown_and_read_where_the_stream_has_
     import io
     import sys
 
-    from codeact_jupyter.loop import CodeActLoop  # noqa: F401 - the extension is loaded by `ip`
     path = replay(["<execute>\nimport sys\nsys.stdout.buffer.write('bytes café\\n'.encode())\n"
                    "sys.stdout.buffer.flush()\nprint('text after')\n</execute>", "Done."])
     terminal = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
