@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
-from .backends.base import Backend, BackendError, OutOfReplies
+from .backends.base import Backend, BackendError, OutOfReplies, Waiting
 from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                      TextDelta, TurnStarted, TurnStats)
 from .executor import StepResult
@@ -119,6 +119,9 @@ class CodeActLoop:
         chunks: list[str] = []
         self._cut = False
         for chunk in self.backend.stream(self.run.messages, STOP):
+            if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
+                yield Notice(chunk.reason)
+                continue
             chunks.append(chunk)
             yield TextDelta(chunk)
         usage = self.backend.last_usage

@@ -10,7 +10,10 @@ scripted reply and streams it back in small chunks, as vLLM, llama.cpp server or
         assert server.requests[0]["messages"][-1]["content"] == "what is 1 + 1?"
 
 Failures are scripted too, for one reply (``Reply("", fault=Fault.server_error())``) or for the
-whole server (``ChatServer(fault=Fault.unauthorized())``); see ``Fault`` for the kinds.
+whole server (``ChatServer(fault=Fault.unauthorized())``); see ``Fault`` for the kinds: HTTP
+errors (500, 503 with Retry-After, 429, 401, 404), a slow or stalled stream, a dropped
+connection, a web page instead of an API, a chunk that is not JSON, chunks without choices,
+keep-alive comments forever, and a server that ignores ``stream: true``.
 """
 from __future__ import annotations
 
@@ -35,6 +38,11 @@ class Fault:
     delay: float = 0.0                # seconds to sleep: before the headers, or after `after_chunks`
     after_chunks: int | None = None   # chunks streamed before the stall (delay) or the drop
     drop: bool = False                # cut the TCP connection mid-stream, after `after_chunks`
+    page: str | None = None           # answer every request with this HTML page, status 200
+    bad_chunk: str | None = None      # a `data:` line that is not JSON, sent after `after_chunks`
+    no_choices: bool = False          # every chunk carries `choices: []`
+    keep_alive: float | None = None   # after `after_chunks`, send SSE comments this often, forever
+    ignore_stream: bool = False       # answer a streaming request with one JSON completion
 
     @classmethod
     def server_error(cls, message: str = "CUDA out of memory") -> Fault:
@@ -65,6 +73,38 @@ class Fault:
         """Close the connection after ``after_chunks`` content chunks (the reply must be longer),
         leaving the chunked body unfinished, as a crashed server would."""
         return cls(drop=True, after_chunks=after_chunks)
+
+    @classmethod
+    def unavailable(cls, retry_after: float) -> Fault:
+        """503 while the server loads its model, saying when to come back."""
+        return cls(status=503, message="Loading model", error_type="unavailable_error",
+                   retry_after=retry_after)
+
+    @classmethod
+    def web_page(cls) -> Fault:
+        """A web server, not an API: every path answers 200 with an HTML page (a UI's
+        catch-all route, or the base URL without /v1)."""
+        return cls(page="<!DOCTYPE html>\n<html><head><title>Chat UI</title></head>"
+                        "<body><div id=\"app\"></div></body></html>\n")
+
+    @classmethod
+    def invalid_json(cls, after_chunks: int = 1) -> Fault:
+        return cls(bad_chunk='{"choices": [{"delta": {"content": "cut', after_chunks=after_chunks)
+
+    @classmethod
+    def empty_choices(cls) -> Fault:
+        return cls(no_choices=True)
+
+    @classmethod
+    def keep_alive_forever(cls, interval: float = 0.1, after_chunks: int = 0) -> Fault:
+        """After ``after_chunks`` chunks, keep the stream open with `: keep-alive` comments and
+        never send another token (a proxy or server waiting on a stuck model)."""
+        return cls(keep_alive=interval, after_chunks=after_chunks)
+
+    @classmethod
+    def not_streamed(cls) -> Fault:
+        """Ignore ``stream: true`` and answer with one JSON chat completion."""
+        return cls(ignore_stream=True)
 
 
 @dataclass(frozen=True)
@@ -171,7 +211,7 @@ class ChatServer:
     def _next(self) -> tuple[Reply, Fault | None]:
         """The reply and fault for the next chat request."""
         with self._lock:
-            if self.fault is not None and self.fault.status is not None:
+            if self.fault is not None and (self.fault.status is not None or self.fault.page):
                 return Reply(), self.fault  # an error answer leaves the queue alone
             if self._queue:
                 reply = self._queue.pop(0)
@@ -214,7 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.chat._record(self._call(None))
-        if self.path.rstrip("/").endswith("/models"):
+        if self.chat.fault is not None and self.chat.fault.page:
+            self._page(self.chat.fault.page)
+        elif self.path.rstrip("/").endswith("/models"):
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "chat-server"}
                     for m in self.chat.models]
             self._json(200, {"object": "list", "data": data})
@@ -245,6 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: dict[str, Any], reply: Reply, fault: Fault) -> None:
         if fault.delay and fault.after_chunks is None and self.chat._closing.wait(fault.delay):
             return
+        if fault.page:
+            return self._page(fault.page)
         if fault.status is not None:
             message = fault.message.replace("{model}", str(body.get("model")))
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
@@ -254,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         size = self.chat.chunk_size
         pieces = [text[i:i + size] for i in range(0, len(text), size)]
         usage = self._usage(body, reply, len(pieces))
-        if not body.get("stream"):
+        if not body.get("stream") or fault.ignore_stream:
             return self._json(200, {
                 "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "usage": usage,
@@ -264,9 +308,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self._event(self._chunk(body, {"role": "assistant", "content": ""}))
-        for n, piece in enumerate(pieces):
+        chunk = self._chunk if not fault.no_choices else self._chunk_without_choices
+        self._event(chunk(body, {"role": "assistant", "content": ""}))
+        for n, piece in enumerate(pieces + [""]):
             if n == fault.after_chunks:
+                if fault.bad_chunk is not None:
+                    self._write_chunk(f"data: {fault.bad_chunk}\n\n".encode())
+                if fault.keep_alive:
+                    while not self.chat._closing.wait(fault.keep_alive):
+                        self._write_chunk(b": keep-alive\n\n")
+                    return
                 if fault.drop:
                     self.wfile.flush()
                     self.connection.shutdown(socket.SHUT_RDWR)  # no final 0-length chunk
@@ -274,10 +325,12 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if fault.delay and self.chat._closing.wait(fault.delay):
                     return
+            if n == len(pieces):
+                break
             if self.chat.chunk_delay:
                 time.sleep(self.chat.chunk_delay)
-            self._event(self._chunk(body, {"content": piece}))
-        self._event(self._chunk(body, {}, finish_reason="stop"))
+            self._event(chunk(body, {"content": piece}))
+        self._event(chunk(body, {}, finish_reason="stop"))
         if self.chat.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             self._event({**self._chunk(body, {}), "choices": [], "usage": usage})
         self._write_chunk(b"data: [DONE]\n\n")
@@ -297,6 +350,19 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0,
                 "model": body.get("model"),
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+
+    @classmethod
+    def _chunk_without_choices(cls, body: dict[str, Any], delta: dict[str, Any],
+                               finish_reason: str | None = None) -> dict:
+        return {**cls._chunk(body, delta, finish_reason), "choices": []}
+
+    def _page(self, html: str) -> None:
+        data = html.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _event(self, data: dict[str, Any]) -> None:
         self._write_chunk(f"data: {json.dumps(data)}\n\n".encode())

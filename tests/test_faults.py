@@ -78,3 +78,51 @@ def test_the_magic_cell_itself_succeeds_after_an_interrupt(ip, replay):
     result = ip.run_cell(f"%%codeact --model {path} wait\n")
     timer.join()
     assert result.error_in_exec is None  # no traceback from our internals
+
+
+def test_nothing_of_ours_stays_on_the_streams_after_a_step(ip, replay, capsys):
+    import logging
+    import sys
+
+    before = sys.stdout, sys.stderr
+    path = replay(["<execute>\nimport logging, sys\nkept = sys.stdout\n"
+                   "logging.basicConfig(level=logging.INFO, force=True)\nlogging.info('in the step')\n"
+                   "</execute>", "Done."])
+    record = run_task(ip, "t", settings_for(path), [lambda e: None])
+    assert "INFO:root:in the step" in record.steps[0].observation
+    assert (sys.stdout, sys.stderr) == before
+    assert logging.getLogger().handlers[0].stream is sys.stderr  # given back to logging
+    # An object that kept the step's stdout writes straight through: unrecorded, unlimited.
+    capsys.readouterr()
+    ip.user_ns["kept"].write("k" * 300_000)
+    assert capsys.readouterr().out == "k" * 300_000
+    logging.getLogger().handlers.clear()
+
+
+def test_a_step_that_replaces_sys_stdout_keeps_its_choice_as_a_cell_would(ip, replay):
+    import sys
+
+    real = sys.stdout
+    path = replay(["<execute>\nimport io, sys\nmine = io.StringIO()\nsys.stdout = mine\nprint('to mine')\n"
+                   "</execute>", "Done."])
+    try:
+        run_task(ip, "t", settings_for(path), [lambda e: None])
+        assert sys.stdout is ip.user_ns["mine"]
+        assert ip.user_ns["mine"].getvalue() == "to mine\n"
+    finally:
+        sys.stdout = real
+
+
+def test_hooks_set_on_the_shell_by_others_or_by_a_step_are_kept(ip, replay):
+    def theirs(*args, **kwargs):
+        return None
+
+    path = replay(["<execute>\nget_ipython().display_pub.publish = print\n</execute>", "Done."])
+    ip.showtraceback = theirs  # another extension's patch, made before the task
+    try:
+        run_task(ip, "t", settings_for(path), [lambda e: None])
+        assert ip.__dict__["showtraceback"] is theirs
+        assert ip.display_pub.__dict__["publish"] is print  # the step's own choice
+    finally:
+        del ip.__dict__["showtraceback"]
+        del ip.display_pub.__dict__["publish"]

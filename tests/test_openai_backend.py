@@ -1,6 +1,7 @@
 """The OpenAI-compatible backend, against a real HTTP server scripted with replies and faults."""
 from __future__ import annotations
 
+import email.utils
 import os
 import signal
 import subprocess
@@ -8,13 +9,16 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from chat_server import ChatServer, Fault, Reply, free_port
 from codeact_jupyter.backends import BackendConfig, BackendError, create_backend
+from codeact_jupyter.backends.base import Waiting
 from codeact_jupyter.backends.openai_backend import OpenAIBackend
+from codeact_jupyter.backends.openai_retry import retry_after
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-SECRET-0123456789"
@@ -160,6 +164,12 @@ FAULTS = [
                  ["did not answer within 0.5 s", "timeout"], id="stalls-mid-stream"),
     pytest.param({"fault": Fault.dropped(after_chunks=2), "replies": ["x" * 40]},
                  ["broke off", "log"], id="dropped-mid-stream"),
+    pytest.param({"replies": [Reply("x" * 40, fault=Fault.invalid_json(after_chunks=2))]},
+                 ["not valid JSON", '{"choices"'], id="invalid-json-chunk"),
+    pytest.param({"fault": Fault.web_page()}, ["serves a web page"], id="web-page"),
+    pytest.param({"replies": ["x" * 40], "fault": Fault.empty_choices()}, ["`choices: []`"], id="no-choices"),
+    pytest.param({"replies": ["x" * 40], "fault": Fault.keep_alive_forever(0.05, after_chunks=1)},
+                 ["no output for 0.5 s", "request_timeout"], id="keep-alive-comments"),
 ]
 
 
@@ -172,6 +182,80 @@ def test_a_server_fault_becomes_one_clear_backend_error(options, words):
         assert word in message
     assert "Traceback" not in message and "\n" not in message
     assert SECRET not in message
+
+
+def test_the_timeout_bounds_silence_not_a_slow_steady_reply():
+    # 0.1 s between chunks, 4 s in all, with a 0.5 s timeout: every chunk is output.
+    with ChatServer(["y" * 160], chunk_size=4, chunk_delay=0.1) as server:
+        started = time.monotonic()
+        text = "".join(backend_for(server, request_timeout=0.5).stream(ASK, stop=[]))
+    assert text == "y" * 160 and time.monotonic() - started > 3
+
+
+def test_keep_alive_comments_do_not_defeat_the_timeout():
+    with ChatServer(["x" * 40], fault=Fault.keep_alive_forever(0.05)) as server:
+        started = time.monotonic()
+        with pytest.raises(BackendError):
+            list(backend_for(server, request_timeout=0.5).stream(ASK, stop=[]))
+        took = time.monotonic() - started
+        assert wait_for(lambda: server.hangups == 1)  # and we hung up
+    assert took < 1.5
+
+
+def test_a_rate_limit_is_announced_then_waited_out_then_retried():
+    with ChatServer([Reply(fault=Fault.rate_limited(retry_after=1.2)), "after the wait"]) as server:
+        started = time.monotonic()
+        chunks = backend_for(server).stream(ASK, stop=[])
+        first = next(chunks)
+        announced = time.monotonic() - started
+        rest = "".join(chunks)
+        took = time.monotonic() - started
+    assert isinstance(first, Waiting)
+    assert first.reason.startswith(f"Rate limited by {server.base_url} (HTTP 429: Rate limit reached")
+    assert "waiting 1 s as it asks" in first.reason
+    assert announced < 1.0 <= took  # said before the wait, not after
+    assert rest == "after the wait" and len(server.requests) == 2
+
+
+def test_short_backoffs_pass_unannounced():
+    with ChatServer([Reply(fault=Fault.server_error()), "recovered"]) as server:
+        chunks = list(backend_for(server).stream(ASK, stop=[]))
+    assert chunks and not any(isinstance(c, Waiting) for c in chunks)
+
+
+def test_a_server_asking_for_more_than_two_minutes_is_not_waited_for():
+    with ChatServer(fault=Fault.rate_limited(retry_after=600)) as server, pytest.raises(BackendError) as error:
+        started = time.monotonic()
+        list(backend_for(server).stream(ASK, stop=[]))
+    assert time.monotonic() - started < 2
+    assert "asks to wait 10 min" in str(error.value) and len(server.requests) == 1
+
+
+def test_ctrl_c_during_a_rate_limit_wait_stops_at_once():
+    with ChatServer([Reply(fault=Fault.rate_limited(retry_after=30)), "never"]) as server:
+        chunks = backend_for(server).stream(ASK, stop=[])
+        assert isinstance(next(chunks), Waiting)
+        started = time.monotonic()
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            next(chunks)
+    assert time.monotonic() - started < 2 and len(server.requests) == 1
+
+
+def test_a_web_page_instead_of_the_model_list_is_named():
+    with ChatServer(fault=Fault.web_page()) as server, pytest.raises(BackendError) as error:
+        url = server.base_url.removesuffix("/v1")
+        OpenAIBackend(BackendConfig(base_url=url)).describe()
+    assert str(error.value) == (f"{url} serves a web page, not an OpenAI-compatible API: "
+                                f"did you forget /v1 (`--base-url {url}/v1`)?")
+
+
+def test_a_server_that_ignores_stream_gives_its_whole_reply_and_usage():
+    with ChatServer([Reply("all at once", usage={"prompt_tokens": 30, "completion_tokens": 3})],
+                    fault=Fault.not_streamed()) as server:
+        backend = backend_for(server)
+        assert list(backend.stream(ASK, stop=[])) == ["all at once"]
+    assert (backend.last_usage.prompt_tokens, backend.last_usage.generated_tokens) == (30, 3)
 
 
 def test_nothing_listening_suggests_starting_the_server():
@@ -242,3 +326,20 @@ def test_the_chat_server_answers_non_streaming_requests_too():
         response = httpx.post(f"{server.base_url}/chat/completions", json={
             "model": "m", "messages": ASK, "stop": ["STOP"]})
     assert response.json()["choices"][0]["message"]["content"] == "Hello. "
+
+
+@pytest.mark.parametrize(("headers", "seconds"), [
+    ({"retry-after": "50"}, 50.0),
+    ({"retry-after": "1.5"}, 1.5),
+    ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+    ({"retry-after": "an HTTP date 30 s from now"}, 30.0),
+    ({"retry-after": "soon"}, None),
+    ({"retry-after": "nan"}, None),
+    ({}, None),
+])
+def test_retry_after_is_read_in_seconds_milliseconds_or_as_a_date(headers, seconds):
+    if headers.get("retry-after", "").startswith("an HTTP date"):
+        headers = {"retry-after": email.utils.formatdate(time.time() + 30, usegmt=True)}
+    error = SimpleNamespace(response=httpx.Response(429, headers=headers))
+    got = retry_after(error)
+    assert got == seconds if seconds is None or seconds < 10 else abs(got - seconds) < 2

@@ -39,3 +39,24 @@ def test_a_server_error_mid_task_keeps_the_steps_already_done(ip):
     assert ip.user_ns["first"] == 1
     assert run.done_reason == "error"
     assert server.base_url in run.error and "500" in run.error
+
+
+def test_a_rate_limited_endpoint_shows_that_it_waits_and_why_then_goes_on(ip, capsys):
+    with ChatServer([Reply(fault=Fault.rate_limited(retry_after=1.2)), "Answered after the wait."]) as server:
+        result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m say hi")
+    shown = capsys.readouterr().out
+    assert result.error_in_exec is None
+    line = f"[Rate limited by {server.base_url} (HTTP 429: Rate limit reached, please retry later): " \
+           "waiting 1 s as it asks, then trying again. Press Stop (interrupt the kernel) to give up.]"
+    assert line in shown
+    assert shown.index(line) < shown.index("Answered after the wait.")
+    assert codeact_jupyter.last_run().answer == "Answered after the wait."
+
+
+def test_a_web_page_instead_of_an_api_says_what_to_fix(ip, capsys):
+    with ChatServer(fault=Fault.web_page()) as server:
+        url = server.base_url.removesuffix("/v1")
+        ip.run_cell(f"%codeact --base-url {url} say hi")
+    shown = capsys.readouterr().out
+    assert f"codeact: {url} serves a web page, not an OpenAI-compatible API: did you forget /v1" in shown
+    assert "empty reply" not in shown and "Traceback" not in shown

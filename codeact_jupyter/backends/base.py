@@ -59,6 +59,15 @@ MIN_TIMED_TOKENS = 4
 MIN_TIMED_SECONDS = 0.001
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What ``stream`` may yield, in place of text, just before a backend waits (a rate
+    limit's Retry-After, a server still loading its model): the loop shows ``reason`` to the
+    user at once, so a long silence is explained. Backends that never wait never yield one."""
+
+    reason: str
+
+
 class BackendError(Exception):
     """A fatal backend problem, worded for the person who must fix it.
 
@@ -80,9 +89,10 @@ class Backend(Protocol):
     def describe(self) -> str:
         """One line for the start of a task: what model, where, how."""
 
-    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
-        """Yield text chunks of the assistant's reply. Raise BackendError for fatal problems.
-        The matched stop string is not part of the text (like OpenAI-compatible servers)."""
+    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
+        """Yield text chunks of the assistant's reply (and a ``Waiting`` before any long
+        wait). Raise BackendError for fatal problems. The matched stop string is not part of
+        the text (like OpenAI-compatible servers)."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; backends without a tokenizer use ``approx_tokens``."""

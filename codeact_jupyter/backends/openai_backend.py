@@ -5,13 +5,16 @@ The ``openai`` SDK is imported inside methods, so importing this module stays ch
 """
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from .base import BackendConfig, BackendError, Message, Usage, approx_tokens
+from .base import BackendConfig, BackendError, Message, Usage, Waiting, approx_tokens
+from .openai_reply import ReplyReader, web_page_message
+from .openai_retry import MAX_WAIT, NOTICE_WAIT, duration, retry_after, retry_wait, waiting_reason
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -56,34 +59,47 @@ class OpenAIBackend:
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
-    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
+    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
         self.last_usage = None
         started = time.perf_counter()
-        usage: Any = None
         cut = _StopCutter(stop)
         self._receiving = False
         with self._errors_mapped():
-            response = self._open_stream(messages, stop)
+            response = yield from self._open_patiently(messages, stop)
             self._receiving = True
+            reply = ReplyReader(response, self.base_url, self.config.request_timeout)
             try:  # close the HTTP stream on any exit: done, stop hit, KeyboardInterrupt, close()
-                for chunk in response:
-                    usage = getattr(chunk, "usage", None) or usage
-                    delta = chunk.choices[0].delta.content if chunk.choices else None
-                    if delta:
-                        text = cut.feed(delta)
-                        if text:
-                            yield text
-                        if cut.done:
-                            break
+                for delta in reply.deltas():
+                    text = cut.feed(delta)
+                    if text:
+                        yield text
+                    if cut.done:
+                        break
                 rest = cut.flush()
                 if rest:
                     yield rest
             finally:
-                response.close()
+                reply.close()
         self._receiving = False
-        self.last_usage = _usage(usage, time.perf_counter() - started)
+        self.last_usage = _usage(reply.usage, time.perf_counter() - started)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _open_patiently(self, messages: list[Message], stop: list[str]):
+        """Open the stream; when the server answers that it is busy (429, 503, ...), wait as
+        it asks and try again, yielding a ``Waiting`` first so the user knows why."""
+        import openai
+
+        for attempt in itertools.count():
+            try:
+                return self._open_stream(messages, stop)
+            except openai.APIStatusError as exc:
+                wait = retry_wait(exc, attempt, self._max_retries)
+                if wait is None:
+                    raise
+                if wait >= NOTICE_WAIT:
+                    yield Waiting(waiting_reason(exc, wait, self.base_url, _said(_server_message(exc))))
+                time.sleep(wait)  # Ctrl-C / the Stop button ends the task here
 
     def _open_stream(self, messages: list[Message], stop: list[str]) -> Any:
         import openai
@@ -113,12 +129,19 @@ class OpenAIBackend:
                 api_key=self._api_key, base_url=self.base_url,
                 # Fail fast on an unreachable host; wait `request_timeout` for a slow model.
                 timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
-                max_retries=int(self.config.extras.get("max_retries", 1)))
+                max_retries=0)  # retried in _open_patiently, where a wait can be shown
         return self._client
+
+    @property
+    def _max_retries(self) -> int:
+        return int(self.config.extras.get("max_retries", 1))
 
     def _first_served_model(self) -> str:
         with self._errors_mapped():
-            ids = [m.id for m in self.client.models.list().data]
+            raw = self.client.models.with_raw_response.list()
+            if "text/html" in raw.headers.get("content-type", ""):
+                raise BackendError(web_page_message(self.base_url))
+            ids = [m.id for m in getattr(raw.parse(), "data", None) or ()]
         if not ids:
             raise BackendError(
                 f"The server at {self.base_url} lists no models (GET /models). Load a model "
@@ -171,6 +194,10 @@ def _explain(exc: Exception, backend: OpenAIBackend) -> str:
     if isinstance(exc, openai.NotFoundError):
         return (f"The server at {url} does not know the model {backend._model!r} (HTTP 404{_said(said)}). "
                 f"Check the model name (`--model`); `GET {url}/models` lists what it serves.")
+    asked = retry_after(exc)
+    if isinstance(exc, openai.RateLimitError) and asked is not None and asked > MAX_WAIT:
+        return (f"Rate limited by {url} (HTTP 429{_said(said)}): it asks to wait {duration(asked)} "
+                f"before the next request. Try again later, or check your plan's quota and billing.")
     if isinstance(exc, openai.RateLimitError):
         return (f"Rate limited by {url} (HTTP 429{_said(said)}). Wait a moment and retry, "
                 f"or check your plan's quota and billing.")
@@ -198,14 +225,18 @@ def _said(message: str | None) -> str:
 
 
 def _usage(usage: Any, seconds: float) -> Usage:
+    """From the SDK's usage object, or the plain dict of a server that did not stream."""
     if usage is None:
         return Usage(seconds=seconds)
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None)
-    prompt = usage.prompt_tokens
+    cached = _field(_field(usage, "prompt_tokens_details"), "cached_tokens")
+    prompt = _field(usage, "prompt_tokens")
     return Usage(prompt_tokens=prompt,
                  evaluated_tokens=prompt - cached if prompt is not None and cached is not None else None,
-                 generated_tokens=usage.completion_tokens, seconds=seconds)
+                 generated_tokens=_field(usage, "completion_tokens"), seconds=seconds)
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
 
 
 class _StopCutter:
