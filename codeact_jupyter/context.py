@@ -48,7 +48,7 @@ class ErrorLog:
         count = result.execution_count
         # IPython 9 numbers unstored cells too, with the number the next stored cell takes.
         if stored and error is not None and count is not None:
-            self.errors[count] = f"{type(error).__name__}: {error}"
+            self.errors[count] = error_line(error)
         if _history(self.shell) is not None:
             self._end = len(_history(self.shell).input_hist_raw)
 
@@ -61,6 +61,14 @@ class ErrorLog:
         parsed = _history(self.shell).input_hist_parsed
         calls_us = len(parsed) > 1 and re.search(r"run_(line|cell)_magic\(['\"]codeact['\"]", parsed[-1])
         return len(parsed) - 1 if calls_us else len(parsed)
+
+
+def error_line(error: BaseException) -> str:
+    """``Type: message``, also for an exception whose ``str()`` itself fails."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return f"{type(error).__name__}: <unprintable {type(error).__name__} object>"
 
 
 def _history(shell):

@@ -87,3 +87,11 @@ def test_a_small_local_model_still_fits_a_long_notebook(ip, tmp_path):
     assert run.error is None, run.error
     assert run.stats[0].prompt_tokens < 4096 - 16
     assert "earlier cells left out for length" in run.messages[1]["content"]
+
+
+def test_an_error_whose_message_cannot_be_printed_is_still_recorded(ip):
+    ip.run_cell("class Odd(Exception):\n    def __str__(self):\n        raise ValueError('no')\n",
+                store_history=True)
+    result = ip.run_cell("raise Odd()", store_history=True)
+    magics = ip.magics_manager.registry["CodeActMagics"]
+    assert magics.error_log.errors[result.execution_count] == "Odd: <unprintable Odd object>"

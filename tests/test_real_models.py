@@ -228,3 +228,48 @@ def run_json_pid(folder) -> int:
         if found:
             return int(found[-1])
     raise AssertionError("no model host started")
+
+
+@pytest.fixture
+def llama_server(files):
+    """``python -m llama_cpp.server`` (a real OpenAI-compatible server we did not write)
+    serving SmolLM2 on 127.0.0.1."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(files["smollm2"]),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise AssertionError("llama_cpp.server did not start") from None
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_a_reply_cut_by_a_real_servers_token_limit_is_reported_as_cut(llama_server):
+    from codeact_jupyter.backends.openai_backend import OpenAIBackend
+
+    backend = OpenAIBackend(BackendConfig(base_url=llama_server, model="smollm2", api_key="none",
+                                          max_tokens=5, request_timeout=60))
+    text = "".join(backend.stream([{"role": "user", "content": "Tell me a long story."}], []))
+    assert text and backend.last_usage.finish_reason == "length"
+    backend = OpenAIBackend(BackendConfig(base_url=llama_server, model="smollm2", api_key="none",
+                                          max_tokens=200, request_timeout=60))
+    "".join(backend.stream(MESSAGES, []))
+    assert backend.last_usage.finish_reason == "stop"

@@ -81,7 +81,7 @@ class OpenAIBackend:
             finally:
                 reply.close()
         self._receiving = False
-        self.last_usage = _usage(reply.usage, time.perf_counter() - started)
+        self.last_usage = _usage(reply.usage, time.perf_counter() - started, reply.finish_reason)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -224,15 +224,16 @@ def _said(message: str | None) -> str:
     return f": {message.rstrip('.')}" if message else ""
 
 
-def _usage(usage: Any, seconds: float) -> Usage:
+def _usage(usage: Any, seconds: float, finish_reason: str | None = None) -> Usage:
     """From the SDK's usage object, or the plain dict of a server that did not stream."""
     if usage is None:
-        return Usage(seconds=seconds)
+        return Usage(seconds=seconds, finish_reason=finish_reason)
     cached = _field(_field(usage, "prompt_tokens_details"), "cached_tokens")
     prompt = _field(usage, "prompt_tokens")
     return Usage(prompt_tokens=prompt,
                  evaluated_tokens=prompt - cached if prompt is not None and cached is not None else None,
-                 generated_tokens=_field(usage, "completion_tokens"), seconds=seconds)
+                 generated_tokens=_field(usage, "completion_tokens"), seconds=seconds,
+                 finish_reason=finish_reason)
 
 
 def _field(value: Any, name: str) -> Any:
