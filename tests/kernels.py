@@ -16,8 +16,9 @@ def running_kernel(**env: str):
         yield km, kc
     finally:
         kc.stop_channels()
-        if km.is_alive():
-            km.shutdown_kernel(now=True)
+        # Also for a kernel a test killed: the manager's sockets must be closed, or the
+        # garbage collector later blocks in zmq's Context.term, inside whichever test runs.
+        km.shutdown_kernel(now=True)
 
 
 def run_cell(kc, code: str, timeout: float = 180) -> tuple[dict, str]:
