@@ -36,9 +36,20 @@ def result(messages):
     return next(m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result")
 
 
+def announce_mirror(kc) -> None:
+    """Say what the JupyterLab extension says before a %%codeact cell: this client mirrors
+    runs into cells, so the kernel sends it the run's events."""
+    import uuid
+
+    kc.shell_channel.send(kc.session.msg("comm_open", {
+        "comm_id": uuid.uuid4().hex, "target_name": "codeact_mirror", "data": {}}))
+
+
 def observed(messages):
-    """(step, execution_count, counts of its recorded execute_results) per observation event."""
-    events = [m["content"]["data"]["event"] for m in messages if m["msg_type"] == "comm_msg"]
+    """(step, execution_count, counts of its recorded execute_results) per observation event
+    the extension received."""
+    events = [event for m in messages if m["msg_type"] == "comm_msg"
+              for event in m["content"]["data"].get("events", [])]
     return [(e["step"], e["execution_count"],
              [o["execution_count"] for o in e["outputs"] if o["output_type"] == "execute_result"])
             for e in events if e["type"] == "observation"]
@@ -60,9 +71,8 @@ def test_task_cell_keeps_its_number_steps_follow_and_the_next_cell_comes_after(k
     reply, messages = execute(kc, f"%%codeact --backend replay --model {path} go\n")
     assert counts(messages, "execute_input") == [3]
     assert reply["execution_count"] == 3  # the number a notebook shows on the task cell
-    # Out[4] under In[4], live and in what the extension mirrors.
+    # Out[4] under In[4], live in the task cell (no extension here: the cell is complete).
     assert counts(messages, "execute_result") == [4]
-    assert observed(messages) == [(1, 4, [4]), (2, 5, []), (3, 6, [])]
     reply, messages = execute(kc, "In[4], In[5], In[6], Out[4], len(In)")
     assert counts(messages, "execute_input") == [7] and reply["execution_count"] == 7
     assert result(messages) == "('a = 40 + 2\\na', '1 / 0', \"print('third')\", 42, 8)"
@@ -70,6 +80,11 @@ def test_task_cell_keeps_its_number_steps_follow_and_the_next_cell_comes_after(k
     history = "".join(m["content"].get("text", "") for m in messages)
     assert "4:\na = 40 + 2" in history and "6: print('third')" in history
     assert no_history_clash(messages)
+    # And in the run's record, which the extension mirrors into step cells.
+    reply, messages = execute(kc, "import codeact_jupyter\n[(s.execution_count, [o['execution_count'] "
+                                  "for o in s.outputs if o['output_type'] == 'execute_result'])"
+                                  " for s in codeact_jupyter.last_run().steps]")
+    assert result(messages) == "[(4, [4]), (5, []), (6, [])]"
 
 
 def test_tasks_without_steps_with_two_in_one_cell_and_stopped_ones_keep_the_order(kernel, replay):
@@ -79,6 +94,7 @@ def test_tasks_without_steps_with_two_in_one_cell_and_stopped_ones_keep_the_orde
     sleeps = replay(["<execute>\nimport time\nprint('sleeping', flush=True)\ntime.sleep(30)\n</execute>"],
                     name="sleeps.json")
     execute(kc, "%load_ext codeact_jupyter")                                        # [1]
+    announce_mirror(kc)
     reply, _ = execute(kc, f"%codeact --backend replay --model {answer_only} go")   # [2], no step
     assert reply["execution_count"] == 2
     reply, messages = execute(kc, f"%codeact --backend replay --model {one_step} go\n"
