@@ -12,7 +12,7 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, TraitError, Unicode, validate
+from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 
 from .backends.base import BackendConfig
 from .context import ErrorLog
@@ -59,8 +59,10 @@ class CodeActMagics(Magics):
                        "when smaller).").tag(config=True)
     gpu_layers = Int(-1, help="llama: layers to offload to the GPU (-1: all).").tag(config=True)
     device = Unicode("auto", help="llama: auto, gpu or cpu.").tag(config=True)
-    grammar = Bool(False, help="llama: constrain replies to one <execute> step or a plain "
-                   "answer (for small models that break the format).").tag(config=True)
+    grammar = Union([Bool(), Unicode()], default_value=False, help="llama: True constrains "
+                    "replies to one <execute> step or a plain answer (for small models that break "
+                    "the format); a .gbnf file or GBNF text constrains them to that grammar."
+                    ).tag(config=True)
     chat_template = Unicode("", help="llama: the prompt format when the GGUF file has none or a "
                             "wrong one: chatml, gemma, llama-3, mistral, Jinja text, or a "
                             ".jinja file.").tag(config=True)
@@ -155,7 +157,7 @@ class CodeActMagics(Magics):
             max_tokens=self.max_tokens,
             request_timeout=self.request_timeout,
             extras={"n_ctx_cap": self.context_size, "n_gpu_layers": self.gpu_layers,
-                    "device": self.device, "grammar": bool(pick("grammar", self.grammar)),
+                    "device": self.device, "grammar": pick("grammar", self.grammar),
                     "chat_template": self.chat_template, "threads": self.threads,
                     "cpu_extra_buffers": self.cpu_extra_buffers},
         )

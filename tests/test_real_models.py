@@ -152,18 +152,22 @@ def test_a_grammar_constrained_real_reply_parses_into_a_step_that_runs(files, tm
                             run["replies"][0]), run["replies"]
 
 
+# Long by construction (1,000 characters, no end before): a reply to stop or kill midway.
+LONG_GRAMMAR = ("root ::= p p p p p p p p p p\np ::= q q q q q q q q q q\n"
+                "q ::= c c c c c c c c c c\nc ::= [a-z ]")
+
+
 def _wait_for_streaming(kc, msg_id: str, timeout: float = 60) -> None:
-    """Read iopub until the task's reply text is streaming into the cell."""
+    """Read iopub until the task's reply text is streaming into the cell (its first live
+    update), then let it stream a moment longer."""
     deadline = time.monotonic() + timeout
-    seen = 0
     while time.monotonic() < deadline:
         msg = kc.get_iopub_msg(timeout=timeout)
         if msg["parent_header"].get("msg_id") != msg_id:
             continue
         if msg["msg_type"] == "update_display_data":
-            seen += 1
-            if seen >= 3:
-                return
+            time.sleep(1.0)
+            return
     raise AssertionError("the reply never started streaming")
 
 
@@ -176,11 +180,11 @@ def _shell_reply(kc, msg_id: str) -> dict:
 
 def test_stop_during_a_real_generation_returns_at_once_and_keeps_the_cache(files):
     with running_kernel() as (km, kc):
-        run_cell(kc, "%load_ext codeact_jupyter\n%config CodeActMagics.max_tokens = 4000")
+        run_cell(kc, "%load_ext codeact_jupyter\n%config CodeActMagics.max_tokens = 4000\n"
+                     f"%config CodeActMagics.grammar = {LONG_GRAMMAR!r}")
         msg_id = kc.execute(f"%%codeact --model {files['gemma']} --max-turns 1\n"
                             "write the longest story you can")
         _wait_for_streaming(kc, msg_id)
-        time.sleep(0.5)
         stopped = time.monotonic()
         km.interrupt_kernel()
         reply = _shell_reply(kc, msg_id)
@@ -203,7 +207,8 @@ def test_stop_during_a_real_generation_returns_at_once_and_keeps_the_cache(files
 def test_a_model_process_killed_mid_generation_costs_no_variable(files, tmp_path):
     with running_kernel(CODEACT_LOG_DIR=str(tmp_path)) as (km, kc):
         run_cell(kc, "%load_ext codeact_jupyter\nprecious = {'rows': 1_000}\n"
-                     "%config CodeActMagics.max_tokens = 4000")
+                     "%config CodeActMagics.max_tokens = 4000\n"
+                     f"%config CodeActMagics.grammar = {LONG_GRAMMAR!r}")
         msg_id = kc.execute(f"%%codeact --model {files['gemma']} --max-turns 1\n"
                             "write the longest story you can")
         _wait_for_streaming(kc, msg_id)
@@ -215,7 +220,7 @@ def test_a_model_process_killed_mid_generation_costs_no_variable(files, tmp_path
         assert run["done"] == "error"
         assert "killed (SIGKILL)" in run["error"] and "untouched" in run["error"]
         assert run_json(kc, "import json; print(json.dumps(precious))") == {"rows": 1000}
-        run_cell(kc, "%config CodeActMagics.max_tokens = 64")
+        run_cell(kc, "%config CodeActMagics.max_tokens = 64\n%config CodeActMagics.grammar = False")
         reply, shown = run_cell(kc, f"%%codeact --model {files['smollm2']} --max-turns 1\n"
                                     "what is 2 + 2?")
         assert reply["status"] == "ok"
