@@ -64,7 +64,15 @@ class _Vocabulary:
     scores: list[float] = field(default_factory=list)
 
 
-def _bpe_vocabulary() -> _Vocabulary:
+# Control tokens of each kind of chat vocabulary, and the end-of-sequence token among them.
+CHAT_TOKENS = {
+    "chatml": (("<|endoftext|>", "<|im_start|>", "<|im_end|>"), "<|im_end|>"),
+    "gemma": (("<|endoftext|>", "<start_of_turn>", "<end_of_turn>"), "<end_of_turn>"),
+    "none": (("<|endoftext|>",), "<|endoftext|>"),
+}
+
+
+def _bpe_vocabulary(chat_tokens: str = "chatml") -> _Vocabulary:
     b2u = _byte_to_unicode()
     tokens = [b2u[b] for b in range(256)]
     merges: list[str] = []
@@ -83,11 +91,12 @@ def _bpe_vocabulary() -> _Vocabulary:
     u2b = {u: b for b, u in b2u.items()}
     raw: list[bytes | None] = [bytes(u2b[c] for c in tok) for tok in tokens]
     types = [_TOKEN_NORMAL] * len(tokens)
-    for special in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
+    specials, eos = CHAT_TOKENS[chat_tokens]
+    for special in specials:
         tokens.append(special)
         types.append(_TOKEN_CONTROL)
         raw.append(None)
-    return _Vocabulary("gpt2", tokens, types, raw, "<|endoftext|>", "<|im_end|>", False, merges)
+    return _Vocabulary("gpt2", tokens, types, raw, "<|endoftext|>", eos, False, merges)
 
 
 def _spm_vocabulary() -> _Vocabulary:
@@ -125,16 +134,18 @@ def write_tiny_gguf(
     tokenizer: str = "bpe",
     seed: int = 0,
     name: str = MODEL_NAME,
+    chat_tokens: str = "chatml",
 ) -> Path:
     """Write the model to ``path`` and return it. ``chat_template=None`` leaves the template out;
     ``end_of_turn_logit`` (e.g. 30.0) makes ``<|im_end|>`` the likeliest next token;
     ``token_logits`` ({"<execute>": 3.0}) raises the logit of those tokens (texts in the
-    vocabulary) by about that much."""
+    vocabulary) by about that much; ``chat_tokens`` ("chatml", "gemma", "none") picks the
+    control tokens of the byte-level vocabulary."""
     import gguf
 
     path = Path(path)
     rng = np.random.default_rng(seed)
-    vocab = _spm_vocabulary() if tokenizer == "spm" else _bpe_vocabulary()
+    vocab = _spm_vocabulary() if tokenizer == "spm" else _bpe_vocabulary(chat_tokens)
     tokens, raw = vocab.tokens, vocab.raw
     n_vocab, n_ff, head_dim = len(tokens), hidden * 2, hidden // heads
 

@@ -1,0 +1,97 @@
+"""Which chat template a local model's prompts use, and what the user is told about it:
+the setting, else the file's own, else one guessed from the vocabulary, else ChatML with a
+warning. Generated GGUFs with each kind of vocabulary; the engine runs in this process."""
+from __future__ import annotations
+
+import pytest
+from tiny_gguf import write_tiny_gguf
+
+from codeact_jupyter.backends import BackendConfig, BackendError
+from codeact_jupyter.backends.chat_templates import KNOWN, resolve_setting
+from codeact_jupyter.backends.llama_engine import LlamaEngine, unload
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gguf")
+    made = {kind: write_tiny_gguf(folder / f"{kind}.gguf", chat_template=None, chat_tokens=kind)
+            for kind in ("chatml", "gemma", "none")}
+    yield made
+    unload()
+
+
+def engine(path, setting: str | None = None) -> LlamaEngine:
+    extras = {}
+    if setting is not None:
+        extras["chat_template"], extras["chat_template_label"] = resolve_setting(setting)
+    return LlamaEngine(BackendConfig(model=str(path), extras=extras))
+
+
+def test_a_gemma_vocabulary_gets_the_gemma_template_and_the_user_is_told(files):
+    e = engine(files["gemma"])
+    assert e.describe().endswith("template: gemma (guessed)")
+    assert e.prompt.render(MESSAGES) == (  # the BOS token first, as Gemma's own template does
+        "<|endoftext|><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n")
+    assert "<end_of_turn>" in e.prompt.end_of_turn_stops()
+    assert "no chat template; using gemma, guessed from its vocabulary" in e.notices[0]
+    assert "%config CodeActMagics.chat_template" in e.notices[0]
+
+
+def test_a_vocabulary_without_chatml_tokens_is_warned_about(files):
+    e = engine(files["none"])
+    assert "template: chatml (none in the file: set chat_template)" in e.describe()
+    assert "its vocabulary has no ChatML tokens" in e.notices[0]
+    assert "%config CodeActMagics.chat_template = 'gemma'" in e.notices[0]
+
+
+def test_a_chatml_vocabulary_is_guessed_as_chatml(files):
+    e = engine(files["chatml"])
+    assert e.describe().endswith("template: chatml (guessed)")
+    assert e.prompt.render(MESSAGES).startswith("<|im_start|>system\nBe brief.<|im_end|>")
+
+
+@pytest.mark.parametrize("setting, label, start", [
+    ("chatml", "chatml (setting)", "<|im_start|>system"),
+    # These two write the model's BOS token first (<|endoftext|> in this vocabulary).
+    ("llama-3", "llama-3 (setting)", "<|endoftext|><|start_header_id|>system<|end_header_id|>\n\nBe"),
+    ("mistral", "mistral (setting)", "<|endoftext|>[INST] Be brief.\n\nHi [/INST]"),
+    ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}", "custom (setting)",
+     "<system>Be brief.<user>Hi"),
+])
+def test_the_setting_takes_effect(files, setting, label, start):
+    e = engine(files["gemma"], setting)
+    assert e.describe().endswith(f"template: {label}") and not e.notices
+    assert e.prompt.render(MESSAGES).startswith(start)
+
+
+def test_a_template_file(files, tmp_path):
+    path = tmp_path / "mine.jinja"
+    path.write_text(KNOWN["gemma"])
+    e = engine(files["none"], str(path))
+    assert e.describe().endswith("template: mine.jinja (setting)")
+    assert "<start_of_turn>user" in e.prompt.render(MESSAGES)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("chatgpt", "Unknown chat template 'chatgpt': use one of chatml, gemma, llama-3, mistral"),
+    ("templates/missing.jinja", "Chat template file not found"),
+])
+def test_bad_settings_say_what_is_wrong(setting, message):
+    with pytest.raises(BackendError, match=message):
+        resolve_setting(setting)
+
+
+def test_the_first_lines_of_a_task_say_which_template(ip, files):
+    from codeact_jupyter.backends.llama import unload as stop_host
+
+    ip.run_cell("%config CodeActMagics.max_tokens = 4")
+    try:
+        result = ip.run_cell(f"%codeact --backend llama --model {files['gemma']} --max-turns 1 hi")
+    finally:
+        stop_host()
+    assert result.success
+    from codeact_jupyter import last_run
+
+    assert last_run().backend.endswith("template: gemma (guessed)")
