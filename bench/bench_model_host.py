@@ -5,16 +5,17 @@ a kernel restart.
 * per turn: one short reply (8 tokens, prompt cached) through the host versus the same
   engine in this process; the difference is what running llama.cpp out of the kernel costs
   each turn.
-* first token after a kernel restart: a real ipykernel is restarted, then ``%%codeact``
-  runs a task; the time from the execute request to the first reply text the kernel sends
-  (the JupyterLab bridge's first ``text_delta``), which includes starting the host and
-  loading the model. Also the same model loaded in this process, for comparison.
+* first token after a kernel restart: a real ipykernel is restarted, then a task runs in it;
+  the time from the task's start to its first reply text, timed in the kernel, which
+  includes starting the host and loading the model. Also the same model loaded in this
+  process, for comparison.
 
     python bench/bench_model_host.py [--model PATH] [--repeats 200]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,27 @@ def turns(backend, repeats: int) -> list[float]:
     return times
 
 
-def first_token_after_restart(model: Path, repeats: int) -> list[float]:
+FIRST_TOKEN = """
+import time
+from IPython import get_ipython
+from codeact_jupyter.events import TextDelta
+from codeact_jupyter.runner import run_task
+shell = get_ipython()
+settings = shell.magics_manager.registry["CodeActMagics"].resolve(
+    {{"backend": "llama", "model": {model!r}, "max_turns": 1}})
+first = []
+started = time.perf_counter()
+run_task(shell, "say hello", settings,
+         [lambda e: first or not isinstance(e, TextDelta) or first.append(time.perf_counter())])
+print("FIRST", first[0] - started)
+import json, codeact_jupyter
+print("MESSAGES", json.dumps(codeact_jupyter.last_run().messages[:2]))
+"""
+
+
+def first_token_after_restart(model: Path, repeats: int) -> tuple[list[float], list[dict]]:
+    """Timed inside the kernel, from the task's start to its first reply text (the same
+    runner the magic and the panel call; no front end's rendering is counted)."""
     from jupyter_client.manager import start_new_kernel
 
     km, kc = start_new_kernel(kernel_name="python3")
@@ -71,31 +92,28 @@ def first_token_after_restart(model: Path, repeats: int) -> list[float]:
             kc.wait_for_ready(timeout=60)
             kc.execute_interactive("%load_ext codeact_jupyter\n"
                                    "%config CodeActMagics.max_tokens = 8", timeout=60)
-            started = time.perf_counter()
-            msg_id = kc.execute(f"%%codeact --model {model} --max-turns 1\nsay hello")
-            first = None
-            while True:
-                msg = kc.get_iopub_msg(timeout=120)
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                event = (msg["content"].get("data") or {}).get("event") or {}
-                if first is None and event.get("type") == "text_delta":
-                    first = time.perf_counter() - started
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    break
-            if first is not None:
-                times.append(first)
+            printed: list[str] = []
+            kc.execute_interactive(FIRST_TOKEN.format(model=str(model)), timeout=120,
+                                   output_hook=lambda msg: printed.append(
+                                       msg["content"].get("text", "")))
+            for line in "".join(printed).splitlines():
+                if line.startswith("FIRST "):
+                    times.append(float(line.split()[1]))
+                if line.startswith("MESSAGES "):
+                    messages = json.loads(line.split(" ", 1)[1])
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    return times
+    if not times:
+        raise SystemExit("the kernel never reported a first token: " + "".join(printed)[-2000:])
+    return times, messages
 
 
-def first_token_in_process(model: Path) -> float:
+def first_token_in_process(model: Path, messages: list[dict]) -> float:
     unload()
     started = time.perf_counter()
     engine = LlamaEngine(BackendConfig(model=str(model), max_tokens=8))
-    next(iter(engine.stream(MESSAGES, [])))
+    next(iter(engine.stream(messages, [])))
     seconds = time.perf_counter() - started
     unload()
     return seconds
@@ -121,11 +139,12 @@ def main() -> None:
         print(f"the same turn in this process:         {median_ms(local):7.3f} ms")
         print(f"the host's cost per turn:              {median_ms(hosted) - median_ms(local):7.3f} ms")
         stop_host()
-        after_restart = first_token_after_restart(model, args.restarts)
-        in_process = first_token_in_process(model)
+        after_restart, messages = first_token_after_restart(model, args.restarts)
+        in_process = first_token_in_process(model, messages)
         print(f"first token after a kernel restart:    {median_ms(after_restart):7.0f} ms  "
-              f"(median of {len(after_restart)}: kernel side, host start, model load, prompt)")
-        print(f"load and first token in this process:  {in_process * 1000:7.0f} ms  (no host, for comparison)")
+              f"(median of {len(after_restart)}: host start, model load, the task's prompt)")
+        print(f"the same prompt, loaded in this process: {in_process * 1000:5.0f} ms  "
+              "(no host: the difference is the host's start)")
 
 
 if __name__ == "__main__":
