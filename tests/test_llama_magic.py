@@ -14,6 +14,7 @@ import re
 
 import pytest
 from jupyter_client.manager import start_new_kernel
+from kernels import run_cell
 from tiny_gguf import write_tiny_gguf
 
 STEP_OR_ANSWER = re.compile(
@@ -47,19 +48,6 @@ def kernel():
     yield kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
-
-
-def run_cell(kc, code: str, timeout: float = 120) -> tuple[dict, str]:
-    """Run a cell like a front end; return the reply and everything it printed or displayed."""
-    texts: list[str] = []
-
-    def on_output(msg):
-        content = msg["content"]
-        texts.append(content.get("text") or content.get("data", {}).get("text/plain", "")
-                     or "\n".join(content.get("traceback", [])))
-
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=on_output)
-    return reply["content"], "".join(texts)
 
 
 def last_run(kc) -> dict:
