@@ -215,3 +215,12 @@ def test_a_host_stuck_after_a_stop_is_replaced_by_the_next_task(models, monkeypa
     "".join(again.stream(MESSAGES, []))
     assert current_host() is not stuck and gone(stuck.pid)
     assert time.monotonic() - started < 1.0 + 3.0
+
+
+def test_a_relative_grammar_file_is_found_after_the_kernel_changes_folder(models, tmp_path,
+                                                                       monkeypatch):
+    backend(models["tiny"])  # the host starts here, in this folder
+    (tmp_path / "step.gbnf").write_text('root ::= "ok"')
+    monkeypatch.chdir(tmp_path)
+    b = backend(models["tiny"], grammar="step.gbnf", max_tokens=8)
+    assert "".join(b.stream(MESSAGES, [])) == "ok"

@@ -15,6 +15,7 @@ KV cache, until the kernel ends or :func:`unload` is called.
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Iterator
 
 from .base import BackendConfig, BackendError, Message, Usage
@@ -35,6 +36,10 @@ class LlamaBackend:
         template = resolve_setting(extras.pop("chat_template", None))
         if template is not None:
             extras["chat_template"], extras["chat_template_label"] = template
+        grammar = extras.get("grammar")
+        if isinstance(grammar, str) and grammar.strip().endswith(".gbnf"):
+            # The host's folder is the kernel's at the host's start; the kernel's may change.
+            extras["grammar"] = str(Path(grammar.strip()).expanduser().resolve())
         self.config = config
         self.last_usage: Usage | None = None
         self.host = get_host()
