@@ -49,3 +49,13 @@ def replay(tmp_path):
         path.write_text(json.dumps(replies), encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _free_models_in_this_process():
+    """Free a model that engine tests loaded in this process while llama_cpp still stands
+    (at interpreter exit its __del__ would run after the library's globals are gone)."""
+    yield
+    model = sys.modules.get("codeact_jupyter.backends.llama_model")
+    if model is not None:
+        model.unload()
