@@ -41,7 +41,7 @@ def median_ms(samples: list[float]) -> float:
 
 
 def round_trips(repeats: int) -> list[float]:
-    host = get_host()
+    host, _ = get_host()
     host.request("ping")
     times = []
     for _ in range(repeats):

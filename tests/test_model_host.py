@@ -109,6 +109,19 @@ def test_a_host_that_dies_mid_reply_ends_the_task_with_a_clear_message(models, s
     again = backend(models["tiny"], max_tokens=4)
     assert "".join(again.stream(MESSAGES, [])) is not None
     assert current_host().alive()
+    assert again.notices == []  # the death was told once, by the task it ended
+
+
+def test_a_host_that_died_between_tasks_is_replaced_and_the_user_told(models):
+    backend(models["tiny"])
+    dead = current_host()
+    os.kill(dead.pid, signal.SIGKILL)
+    assert gone(dead.pid)
+    again = backend(models["tiny"], max_tokens=4)
+    assert current_host() is not dead
+    assert again.notices[0].startswith("The model process had stopped since the last task "
+                                       "(it was killed (SIGKILL)")
+    assert backend(models["tiny"]).notices == []  # said once
 
 
 def test_llama_cpp_logs_go_to_the_log_file(models):
@@ -127,7 +140,7 @@ def test_load_errors_come_back_as_messages_not_crashes(models, tmp_path):
         backend(broken)
     assert not isinstance(info.value, HostDied)
     assert f"llama.cpp's log: {current_host().log_path}" in str(info.value)
-    assert get_host().alive()
+    assert get_host()[0].alive()
 
 
 def test_threads_default_to_physical_cores_and_the_setting_overrides(models):

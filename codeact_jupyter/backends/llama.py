@@ -42,14 +42,14 @@ class LlamaBackend:
             extras["grammar"] = str(Path(grammar.strip()).expanduser().resolve())
         self.config = config
         self.last_usage: Usage | None = None
-        self.host = get_host()
+        self.host, replaced = get_host()
         loaded = self.host.request("load", config=asdict(
             BackendConfig(**{**asdict(config), "model": str(path), "extras": extras})))
         self._raise_error(loaded)
         self._describe = loaded["describe"]
         self.context_size: int | None = loaded["context_size"]
         # Said once at the start of a task (the loop shows them after the first line).
-        self.notices: list[str] = loaded.get("notices") or []
+        self.notices: list[str] = ([replaced] if replaced else []) + (loaded.get("notices") or [])
         self._counts: dict[str, int] = {}
 
     def _raise_error(self, answer: dict) -> None:

@@ -47,6 +47,7 @@ class ModelHost:
         self._next_id = 0
         self._unfinished: set[int] = set()  # requests interrupted by the user, still running
         self._lock = threading.Lock()
+        self.death_told = False  # a task already showed the user why it died
 
     # -- asking -------------------------------------------------------------------------
 
@@ -148,13 +149,25 @@ class ModelHost:
         except subprocess.TimeoutExpired:  # the pipe broke but the process lingers
             self._proc.kill()
             code = self._proc.wait()
+        self.death_told = True
         return HostDied(death_message(code, self.log_path))
 
 
 def death_message(code: int, path: str) -> str:
+    lines = tail(path)
+    last = ("\nLast lines of its log:\n" + "\n".join(f"    {line}" for line in lines)) if lines else ""
+    return (
+        f"The model process stopped: {_cause(code)}. Your kernel and its variables are "
+        "untouched; the next task starts a fresh model process. If it happens again, try a "
+        "smaller model or context (`%config CodeActMagics.context_size = 4096`), fewer GPU "
+        f"layers, or `%config CodeActMagics.device = 'cpu'`. Full log: {path}{last}"
+    )
+
+
+def _cause(code: int) -> str:
     if code < 0:
         name = _signal_name(-code)
-        why = {
+        return {
             "SIGSEGV": "it crashed inside llama.cpp (segmentation fault)",
             "SIGBUS": "it crashed inside llama.cpp (bus error)",
             "SIGILL": "it crashed inside llama.cpp (an instruction this CPU lacks: a build for "
@@ -163,16 +176,7 @@ def death_message(code: int, path: str) -> str:
             "SIGKILL": "it was killed (SIGKILL): most often the system's out-of-memory killer, "
                        "when the model and the notebook's data need more memory than there is",
         }.get(name, f"it was ended by {name}")
-    else:
-        why = f"it exited with status {code}"
-    lines = tail(path)
-    last = ("\nLast lines of its log:\n" + "\n".join(f"    {line}" for line in lines)) if lines else ""
-    return (
-        f"The model process stopped: {why}. Your kernel and its variables are untouched; the "
-        "next task starts a fresh model process. If it happens again, try a smaller model or "
-        "context (`%config CodeActMagics.context_size = 4096`), fewer GPU layers, or "
-        f"`%config CodeActMagics.device = 'cpu'`. Full log: {path}{last}"
-    )
+    return f"it exited with status {code}"
 
 
 def _signal_name(number: int) -> str:
@@ -189,16 +193,25 @@ FINISH_SECONDS = 5.0
 _host: ModelHost | None = None
 
 
-def get_host() -> ModelHost:
+def get_host() -> tuple[ModelHost, str | None]:
     """The kernel's model host, started now if there is none, if the last one died, or if it
-    is stuck in a request the user stopped (a hung native call, or a very long prompt)."""
+    is stuck in a request the user stopped (a hung native call, or a very long prompt).
+    With it, a line for the user when an earlier host had to be replaced, else None."""
     global _host
-    if _host is not None and (not _host.alive() or _host.busy()):
+    replaced = None
+    if _host is not None and not _host.alive() and not _host.death_told:
+        code = _host._proc.returncode
+        replaced = (f"The model process had stopped since the last task ({_cause(code)}); a "
+                    f"fresh one was started. Its log: {_host.log_path}")
+    elif _host is not None and _host.busy():
+        replaced = ("The model process was still busy with a stopped reply after "
+                    f"{FINISH_SECONDS:g} s; a fresh one was started.")
+    if _host is not None and (replaced or not _host.alive()):
         _host.stop(timeout=0.5)
         _host = None
     if _host is None:
         _host = ModelHost()
-    return _host
+    return _host, replaced
 
 
 def current_host() -> ModelHost | None:
