@@ -63,7 +63,11 @@ class ModelHost:
         consumer is interrupted (Stop) or stops early, the host is told to cancel, and the
         request's remaining answers are skipped before the next request."""
         with self._lock:
-            self._finish_unfinished()
+            try:
+                self._finish_unfinished()
+            except TimeoutError:
+                raise BackendError("The model process is still finishing the reply you "
+                                   "stopped; run the task again in a moment.") from None
             self._next_id += 1
             rid = self._next_id
             self._send({"id": rid, "op": op, **fields})
