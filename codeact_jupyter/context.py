@@ -126,9 +126,11 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
 
 def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
                   notebook: dict | None = None, errors: dict[int, str] | None = None,
-                  history_end: int | None = None) -> str:
+                  history_end: int | None = None, secret_name=None) -> str:
+    """``secret_name``: names whose values the variable summaries leave out (redaction.py);
+    the text as a whole is redacted where the message is made (loop.start_messages)."""
     cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    variables = summarize_variables(shell)
+    variables = summarize_variables(shell, secret_name=secret_name)
     var_text = "\n".join(variables)
     # Variables are compact and current: they get up to a third of the budget first.
     if count_tokens(var_text) > budget_tokens // 3:

@@ -14,6 +14,7 @@ from .context import build_context
 from .events import Done, Error, Event, Notice, TaskStarted
 from .executor import KernelExecutor
 from .loop import STOPPED, CodeActLoop, Confirm
+from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
 
@@ -76,14 +77,17 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
 
     events = None
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit)
+    redactor = run.redactor = task_redactor(shell, settings)
+    run.task = redactor.redact(task)  # what we store holds no secret either
     try:
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
         context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
-                                notebook=notebook, errors=errors, history_end=history_end)
+                                notebook=notebook, errors=errors, history_end=history_end,
+                                secret_name=redactor.is_secret_name)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
-        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm)
+        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redact=redactor.redact)
         loop.start_messages(context)
         events = loop.events()
         for event in events:
@@ -97,12 +101,20 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
     except BackendError as exc:  # raised before the loop began (or by confirm)
         run.done_reason, run.error = "error", str(exc)
         if events is None:
-            emit(TaskStarted(run_id=run.run_id, task=task, backend=run.backend or settings.backend))
+            emit(TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend or settings.backend))
         emit(Error(str(exc)))
         emit(Done(reason="error", turns=_turns(run)))
     finally:
         executor.close()
     return run
+
+
+def task_redactor(shell, settings: TaskSettings) -> Redactor:
+    """The one redactor of a task: the shell's variables, the environment and the backend's
+    key, as they are when the task starts."""
+    return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
+                             patterns=list(settings.redact_patterns), allow=settings.redact_allow,
+                             enabled=settings.redact)
 
 
 def _cell_records(shell):
