@@ -11,7 +11,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .observation import output_text, strip_ansi, truncate_middle
+from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
 from .variables import summarize_variables
 
 CELL_OUTPUT_CHARS = 600
@@ -165,8 +165,14 @@ def _render(cell: CellRecord) -> str:
 
 
 def _safe_repr(value) -> str:
+    """A bounded repr; bytes and long strings are summarised by their type and size."""
+    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > 64:
+        return f"{type(value).__name__}, {human_size(len(value))}"
     try:  # reprlib bounds lists and strings, so a ten-million-item Out never costs much
-        return strip_ansi(_REPR.repr(value))
+        text = summarize_blobs(strip_ansi(_REPR.repr(value)))
+        if isinstance(value, str) and len(value) > CELL_OUTPUT_CHARS:
+            text = f"str, {len(value):,} chars: {text}"
+        return text
     except Exception as exc:
         return f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
 
