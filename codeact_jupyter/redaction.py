@@ -31,7 +31,7 @@ _MAX_DEPTH = 4
 # purpose where they usually hold ordinary words (``tokens``, ``keys``).
 SECRET_PARTS = {"key", "apikey", "accesskey", "secretkey", "privatekey", "token", "authtoken",
                 "accesstoken", "secret", "secrets", "password", "passwd", "passwords", "pwd",
-                "credential", "credentials", "auth", "authorization", "cookie", "cookies",
+                "credential", "credentials", "cred", "creds", "auth", "authorization", "cookie", "cookies",
                 "session", "sessionid"}
 
 
@@ -135,6 +135,19 @@ class Redactor:
         elif secret and isinstance(value, (list, tuple)):
             for item in value[:_MAX_VALUES_PER_VARIABLE]:
                 self._collect(item, path, secret, depth + 1, seen)
+        elif type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas"):
+            self._collect_columns(value, path, seen)
+
+    def _collect_columns(self, frame, path: str, seen: list[int]) -> None:
+        """The text in a DataFrame's secret-looking columns (``password``, ``api_key``)."""
+        try:
+            columns = [c for c in frame.columns if isinstance(c, str) and c not in self.allow
+                       and looks_secret(c)]
+            for column in columns:
+                for item in frame[column].head(_MAX_VALUES_PER_VARIABLE).tolist():
+                    self._collect(item, f"{path}[{column!r}]", True, _MAX_DEPTH, seen)
+        except Exception:  # an odd frame (duplicate columns...): its summary shows no values
+            return
 
     def redact(self, text: str) -> str:
         if not self.enabled or not text:
