@@ -98,7 +98,7 @@ class CodeActLoop:
                 yield Notice(reply.problem.for_user)
                 continue
             if reply.code is None:
-                run.answer = reply.answer or "(The model ended the task without an answer.)"
+                run.answer = self.redact(reply.answer or "(The model ended the task without an answer.)")
                 run.answer_cut = cut
                 yield Answer(run.answer, cut=cut)
                 if cut:

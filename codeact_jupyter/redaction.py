@@ -106,7 +106,8 @@ class Redactor:
                 redactor._add(value, f"value of environment variable {name}")
         if backend_key:
             redactor._add(backend_key, "the backend's API key")
-        for name, value in list((namespace or {}).items()):
+        # The user's own names first, so a value is called by them rather than by Out[5].
+        for name, value in sorted((namespace or {}).items(), key=lambda item: item[0] in ("Out", "In")):
             if isinstance(name, str) and not name.startswith("_") and name not in redactor.allow:
                 redactor._collect(value, name, looks_secret(name), 0, [0])
         return redactor
