@@ -115,6 +115,17 @@ class Redactor:
     def is_secret_name(self, name: str) -> bool:
         return self.enabled and name not in self.allow and looks_secret(name)
 
+    def withholds(self, name: str) -> bool:
+        """For the variable summaries: True when ``name``'s value is left out, which counts
+        its values as withheld."""
+        if not self.is_secret_name(name):
+            return False
+        own = f"value of {name}"
+        for value, label in self.values.items():
+            if label == own or label.startswith(own + "["):
+                self._withheld.setdefault(value, label)
+        return True
+
     def _add(self, value, label: str) -> None:
         if isinstance(value, (bytes, bytearray)):
             value = bytes(value).decode("utf-8", "replace")

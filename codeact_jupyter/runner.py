@@ -84,7 +84,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         run.backend = backend.describe()
         context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
                                 notebook=notebook, errors=errors, history_end=history_end,
-                                secret_name=redactor.is_secret_name)
+                                secret_name=redactor.withholds)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redact=redactor.redact)

@@ -124,3 +124,29 @@ def test_images_and_base64_become_a_line_of_type_and_size():
     assert png[:40] not in observation
     assert observation == ("Observation:\nuri: [data URI, image/jpeg, 11.7 KB]\n"
                            "raw: [base64 data, 11.7 KB]")
+
+
+def _first_message(ip, server):
+    result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m go")
+    assert result.error_in_exec is None
+    return server.requests[-1]["messages"][1]["content"]
+
+
+def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(ip):
+    import codeact_jupyter
+    from chat_server import ChatServer
+
+    ip.run_cell('api_key = "sk-SECRET-456"\nsort_key = "by-length-1"\nemployee = "EMP-123456"')
+    with ChatServer(["ok"] * 3) as server:
+        first = _first_message(ip, server)
+        assert "sk-SECRET-456" not in first and "by-length-1" not in first and "EMP-123456" in first
+        assert codeact_jupyter.last_run().redacted_counts() == {"value of api_key": 1, "value of sort_key": 1}
+        ip.run_cell('%config CodeActMagics.redact_allow = ["sort_key"]\n'
+                    '%config CodeActMagics.redact_patterns = [r"EMP-\\d+"]')
+        first = _first_message(ip, server)
+        assert "sk-SECRET-456" not in first and "by-length-1" in first and "EMP-123456" not in first
+        assert "[redacted: matched a codeact redact pattern]" in first
+        ip.run_cell("%config CodeActMagics.redact = False")
+        first = _first_message(ip, server)
+        assert "sk-SECRET-456" in first and "EMP-123456" in first
+        assert codeact_jupyter.last_run().redacted_counts() == {}
