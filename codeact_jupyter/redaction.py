@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from itertools import islice
 from dataclasses import dataclass, field
 
 # Values shorter than this are not searched for in free text (see the module docstring).
@@ -109,7 +110,10 @@ class Redactor:
         # The user's own names first, so a value is called by them rather than by Out[5].
         for name, value in sorted((namespace or {}).items(), key=lambda item: item[0] in ("Out", "In")):
             if isinstance(name, str) and not name.startswith("_") and name not in redactor.allow:
-                redactor._collect(value, name, looks_secret(name), 0, [0])
+                try:
+                    redactor._collect(value, name, looks_secret(name), 0, [0])
+                except Exception:  # a user's dict subclass whose items() fails: skip it
+                    continue
         return redactor
 
     def is_secret_name(self, name: str) -> bool:
@@ -141,7 +145,7 @@ class Redactor:
                 seen[0] += 1
                 self._add(value, f"value of {path}")
         elif isinstance(value, dict):
-            for key, item in list(value.items())[:_MAX_VALUES_PER_VARIABLE]:
+            for key, item in islice(value.items(), _MAX_VALUES_PER_VARIABLE):
                 inner = secret or (isinstance(key, str) and key not in self.allow and looks_secret(key))
                 self._collect(item, f"{path}[{key!r}]", inner, depth + 1, seen)
         elif secret and isinstance(value, (list, tuple)):
