@@ -15,6 +15,7 @@ from .observation import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .parsing import EXECUTE_CLOSE, parse_reply
 from .prompts import load_prompt
+from .redaction import NO_REDACTION, Redactor
 from .run import Run, Step
 from .settings import TaskSettings
 from .transcript_fit import fit_to_context
@@ -36,8 +37,7 @@ Confirm = Callable[[str], str]  # code -> "run" | "skip" | "stop"
 
 class CodeActLoop:
     def __init__(self, backend: Backend, executor: Executor, settings: TaskSettings,
-                 run: Run, confirm: Confirm | None = None,
-                 redact: Callable[[str], str] | None = None):
+                 run: Run, confirm: Confirm | None = None, redactor: Redactor | None = None):
         self.backend = backend
         self.executor = executor
         self.settings = settings
@@ -45,7 +45,8 @@ class CodeActLoop:
         self.confirm = confirm
         # Every message passes through it as it is made (redaction.py), so run.messages
         # is exactly what was sent and stays append-only.
-        self.redact = redact or (lambda text: text)
+        self.redactor = redactor or NO_REDACTION
+        self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self._cut = False  # the last reply ended at the token limit
 
@@ -161,8 +162,7 @@ class CodeActLoop:
 
     def _withheld_notice(self):
         """How many secret values the model was not sent (never which), when that grew."""
-        notice = getattr(getattr(self.redact, "__self__", None), "new_notice", None)
-        line = notice() if notice else None
+        line = self.redactor.new_notice()
         if line:
             yield Notice(line)
 

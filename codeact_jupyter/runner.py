@@ -6,6 +6,7 @@ button, Ctrl-C) into a clean end: what was done is kept, and one line says it st
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Callable, Iterable
 
@@ -77,9 +78,9 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
 
     events = None
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit)
-    redactor = run.redactor = task_redactor(shell, settings)
-    run.task = redactor.redact(task)  # what we store holds no secret either
     try:
+        redactor = run.redactor = task_redactor(shell, settings)
+        run.task = redactor.redact(task)  # what we store holds no secret either
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
         context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
@@ -87,7 +88,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
                                 secret_name=redactor.withholds)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
-        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redact=redactor.redact)
+        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         loop.start_messages(context)
         events = loop.events()
         for event in events:
@@ -112,6 +113,12 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
 def task_redactor(shell, settings: TaskSettings) -> Redactor:
     """The one redactor of a task: the shell's variables, the environment and the backend's
     key, as they are when the task starts."""
+    for pattern in settings.redact_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise BackendError(f"CodeActMagics.redact_patterns: {pattern!r} is not a valid regular "
+                               f"expression ({exc}). Nothing was sent.") from None
     return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
                              patterns=list(settings.redact_patterns), allow=settings.redact_allow,
                              enabled=settings.redact)

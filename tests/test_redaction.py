@@ -150,3 +150,14 @@ def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(i
         first = _first_message(ip, server)
         assert "sk-SECRET-456" in first and "EMP-123456" in first
         assert codeact_jupyter.last_run().redacted_counts() == {}
+
+
+def test_a_bad_pattern_is_named_and_nothing_is_sent(ip, capsys):
+    from chat_server import ChatServer
+
+    ip.run_cell('%config CodeActMagics.redact_patterns = ["key=(unclosed"]')
+    with ChatServer(["ok"]) as server:
+        result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m go")
+    assert result.error_in_exec is None
+    assert "'key=(unclosed' is not a valid regular expression" in capsys.readouterr().out
+    assert server.requests == []
