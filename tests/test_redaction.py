@@ -126,13 +126,21 @@ def test_images_and_base64_become_a_line_of_type_and_size():
                            "raw: [base64 data, 11.7 KB]")
 
 
+@pytest.fixture
+def forget_redact_config(ip):
+    """%config stays in the shell's config, and a later %reload_ext would apply it again."""
+    yield
+    for name in ("redact", "redact_patterns", "redact_allow"):
+        ip.config.CodeActMagics.pop(name, None)
+
+
 def _first_message(ip, server):
     result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m go")
     assert result.error_in_exec is None
     return server.requests[-1]["messages"][1]["content"]
 
 
-def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(ip):
+def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(ip, forget_redact_config):
     import codeact_jupyter
     from chat_server import ChatServer
 
@@ -152,7 +160,7 @@ def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(i
         assert codeact_jupyter.last_run().redacted_counts() == {}
 
 
-def test_a_bad_pattern_is_named_and_nothing_is_sent(ip, capsys):
+def test_a_bad_pattern_is_named_and_nothing_is_sent(ip, capsys, forget_redact_config):
     from chat_server import ChatServer
 
     ip.run_cell('%config CodeActMagics.redact_patterns = ["key=(unclosed"]')
