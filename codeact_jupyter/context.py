@@ -11,7 +11,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .observation import output_text, strip_ansi, truncate_middle
+from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
 from .variables import summarize_variables
 
 CELL_OUTPUT_CHARS = 600
@@ -126,9 +126,11 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
 
 def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
                   notebook: dict | None = None, errors: dict[int, str] | None = None,
-                  history_end: int | None = None) -> str:
+                  history_end: int | None = None, secret_name=None) -> str:
+    """``secret_name``: names whose values the variable summaries leave out (redaction.py);
+    the text as a whole is redacted where the message is made (loop.start_messages)."""
     cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    variables = summarize_variables(shell)
+    variables = summarize_variables(shell, secret_name=secret_name)
     var_text = "\n".join(variables)
     # Variables are compact and current: they get up to a third of the budget first.
     if count_tokens(var_text) > budget_tokens // 3:
@@ -163,8 +165,14 @@ def _render(cell: CellRecord) -> str:
 
 
 def _safe_repr(value) -> str:
+    """A bounded repr; bytes and long strings are summarised by their type and size."""
+    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) > 64:
+        return f"{type(value).__name__}, {human_size(len(value))}"
     try:  # reprlib bounds lists and strings, so a ten-million-item Out never costs much
-        return strip_ansi(_REPR.repr(value))
+        text = summarize_blobs(strip_ansi(_REPR.repr(value)))
+        if isinstance(value, str) and len(value) > CELL_OUTPUT_CHARS:
+            text = f"str, {len(value):,} chars: {text}"
+        return text
     except Exception as exc:
         return f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
 

@@ -15,6 +15,7 @@ from .observation import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .parsing import EXECUTE_CLOSE, parse_reply
 from .prompts import load_prompt
+from .redaction import NO_REDACTION, Redactor
 from .run import Run, Step
 from .settings import TaskSettings
 from .transcript_fit import fit_to_context
@@ -36,12 +37,16 @@ Confirm = Callable[[str], str]  # code -> "run" | "skip" | "stop"
 
 class CodeActLoop:
     def __init__(self, backend: Backend, executor: Executor, settings: TaskSettings,
-                 run: Run, confirm: Confirm | None = None):
+                 run: Run, confirm: Confirm | None = None, redactor: Redactor | None = None):
         self.backend = backend
         self.executor = executor
         self.settings = settings
         self.run = run
         self.confirm = confirm
+        # Every message passes through it as it is made (redaction.py), so run.messages
+        # is exactly what was sent and stays append-only.
+        self.redactor = redactor or NO_REDACTION
+        self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self._cut = False  # the last reply ended at the token limit
 
@@ -53,12 +58,13 @@ class CodeActLoop:
     def start_messages(self, context: str) -> None:
         self.run.messages[:] = [
             {"role": "system", "content": load_prompt("system.md")},
-            {"role": "user", "content": f"{context}\n\nTask: {self.run.task}"},
+            {"role": "user", "content": self.redact(f"{context}\n\nTask: {self.run.task}")},
         ]
 
     def events(self) -> Iterator[Event]:
         run, settings = self.run, self.settings
         yield TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend)
+        yield from self._withheld_notice()
         for notice in getattr(self.backend, "notices", None) or ():
             yield Notice(notice)
         nudged = False
@@ -77,23 +83,23 @@ class CodeActLoop:
             cut = self._cut
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
-                run.messages += [{"role": "assistant", "content": text},
+                run.messages += [{"role": "assistant", "content": self.redact(text)},
                                  {"role": "user", "content": cut_code_observation(self._max_tokens)}]
                 yield Notice(cut_notice(self._max_tokens, code=True))
                 continue
             if reply.is_empty and not nudged:
                 nudged = True
-                run.messages += [{"role": "assistant", "content": text},
+                run.messages += [{"role": "assistant", "content": self.redact(text)},
                                  {"role": "user", "content": EMPTY_REPLY_NUDGE}]
                 yield Notice("The model sent an empty reply; asking it once more.")
                 continue
-            run.messages.append({"role": "assistant", "content": reply.transcript_text()})
+            run.messages.append({"role": "assistant", "content": self.redact(reply.transcript_text())})
             if reply.problem is not None:  # an action that cannot run: tell the model
                 run.messages.append({"role": "user", "content": f"Observation:\n[{reply.problem.for_model}]"})
                 yield Notice(reply.problem.for_user)
                 continue
             if reply.code is None:
-                run.answer = reply.answer or "(The model ended the task without an answer.)"
+                run.answer = self.redact(reply.answer or "(The model ended the task without an answer.)")
                 run.answer_cut = cut
                 yield Answer(run.answer, cut=cut)
                 if cut:
@@ -145,13 +151,20 @@ class CodeActLoop:
             result = StepResult(status="skipped")
         else:
             result = self.executor.execute(code, timeout=self.settings.step_timeout)
-        text = format_observation(result.outputs, result.status, self.settings.observation_limit,
-                                  timeout=self.settings.step_timeout)
+        text = self.redact(format_observation(result.outputs, result.status, self.settings.observation_limit,
+                                              timeout=self.settings.step_timeout))
         self.run.steps.append(Step(code, text, result.status, result.outputs, result.execution_count))
         self.run.messages.append({"role": "user", "content": text})
         yield Observation(step=number, code=code, text=text, status=result.status,
                           outputs=result.outputs, execution_count=result.execution_count)
+        yield from self._withheld_notice()
         return result.status == "interrupted"
+
+    def _withheld_notice(self):
+        """How many secret values the model was not sent (never which), when that grew."""
+        line = self.redactor.new_notice()
+        if line:
+            yield Notice(line)
 
     def _after_step(self, turn: int):
         """The backend's optional look at the step that ran (``WatchesSteps`` in

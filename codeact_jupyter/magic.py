@@ -12,7 +12,7 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
+from traitlets import Bool, Float, Int, List, TraitError, Unicode, Union, validate
 
 from .backends.base import BackendConfig
 from .context import ErrorLog
@@ -72,6 +72,11 @@ class CodeActMagics(Magics):
                              "CPU buffer types (AMX, repacked layouts). Faster on some CPUs; off "
                              "because it crashes llama-cpp-python 0.3.x on Xeons with AMX."
                              ).tag(config=True)
+
+    redact = Bool(True, help="Mask secrets (values of variables named like api_key or password, "
+                  "well-known key formats, the backend's key) in all the model is sent.").tag(config=True)
+    redact_patterns = List(Unicode(), help="Regular expressions of more text to mask.").tag(config=True)
+    redact_allow = List(Unicode(), help="Variable names never masked.").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -169,6 +174,9 @@ class CodeActMagics(Magics):
             confirm=bool(pick("confirm", self.confirm)),
             observation_limit=self.observation_limit,
             context_budget=self.context_budget,
+            redact=self.redact,
+            redact_patterns=tuple(self.redact_patterns),
+            redact_allow=tuple(self.redact_allow),
         )
         check_limits(settings.max_turns, settings.step_timeout)
         return settings

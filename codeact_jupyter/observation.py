@@ -1,7 +1,8 @@
 """What the model reads after a step: the step's outputs as text, cut to a limit.
 
-Rich outputs (images, HTML) are named by a short placeholder: text-only models cannot
-see them, but they should know the user can.
+Rich outputs (images, HTML) are named by a short placeholder with their type and size:
+text-only models cannot see them, but they should know the user can. Base64 data never
+goes to the model, wherever it shows up (a data: URI, a printed blob).
 """
 from __future__ import annotations
 
@@ -9,6 +10,35 @@ import re
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 NOTHING_PRINTED = "[The code ran successfully and printed nothing.]"
+_DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w=.-]+)*;base64,(?P<data>[A-Za-z0-9+/=]{16,})")
+# A long unbroken run of base64; it must mix cases and digits, so a DNA sequence or a
+# long identifier is left alone.
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z])"
+                         r"(?=[A-Za-z0-9+/]*[0-9])[A-Za-z0-9+/]{200,}={0,2}")
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size:,} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}"
+
+
+def base64_size(data: str) -> int:
+    """Bytes that base64 text decodes to."""
+    data = re.sub(r"\s", "", data)
+    return max(0, len(data) * 3 // 4 - data[-2:].count("="))
+
+
+def summarize_blobs(text: str) -> str:
+    """Base64 in text becomes one line saying what and how large it is."""
+    if len(text) < 200 and "base64," not in text:
+        return text
+    text = _DATA_URI.sub(lambda m: f"[data URI, {m.group('mime') or 'data'}, "
+                                   f"{human_size(base64_size(m.group('data')))}]", text)
+    return _BASE64_RUN.sub(lambda m: f"[base64 data, {human_size(base64_size(m.group(0)))}]", text)
 
 
 def strip_ansi(text: str) -> str:
@@ -28,12 +58,12 @@ def output_text(output: dict) -> str:
     """One nbformat output as text for the model."""
     kind = output.get("output_type")
     if kind == "stream":
-        return strip_ansi(_joined(output.get("text", "")))
+        return summarize_blobs(strip_ansi(_joined(output.get("text", ""))))
     if kind == "error":
-        return strip_ansi("\n".join(output.get("traceback") or
-                                    [f"{output.get('ename')}: {output.get('evalue')}"]))
+        return summarize_blobs(strip_ansi("\n".join(output.get("traceback") or
+                                                    [f"{output.get('ename')}: {output.get('evalue')}"])))
     if kind in ("execute_result", "display_data"):
-        return _rich_text(output.get("data", {}))
+        return summarize_blobs(_rich_text(output.get("data", {})))
     return ""
 
 
@@ -43,12 +73,21 @@ def _rich_text(data: dict) -> str:
     images = [mime for mime in rich if mime.startswith("image/")]
     if images:
         described = f": {plain}" if plain else ""
-        return f"[{images[0]} image shown to the user{described}]"
+        return f"[{images[0]} image, {_size(images[0], data[images[0]])}, shown to the user{described}]"
     if plain and not _is_opaque_repr(plain):
         return plain
     if rich:
         return f"[{rich[0]} output shown to the user]"
     return plain
+
+
+def _size(mime: str, value) -> str:
+    """nbformat keeps binary types (PNG, JPEG) as base64 text, others (SVG, HTML) as text."""
+    if not isinstance(value, (str, list)):
+        return human_size(len(str(value).encode()))
+    text = _joined(value)
+    textual = mime.startswith("text/") or mime.endswith(("+xml", "json", "javascript"))
+    return human_size(len(text.encode()) if textual else base64_size(text))
 
 
 def _is_opaque_repr(text: str) -> bool:

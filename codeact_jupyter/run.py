@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .events import TurnStats
 
@@ -29,6 +30,13 @@ class Run:
     stats: list[TurnStats] = field(default_factory=list)
     done_reason: str | None = None
     error: str | None = None
+    # The task's redaction.Redactor (None before it starts): redacted_counts() reads it.
+    redactor: Any = field(default=None, repr=False, compare=False)
+
+    def redacted_counts(self) -> dict[str, int]:
+        """How many distinct secret values were withheld from the model, by what they were
+        (``{"value of api_key": 1}``); never the values."""
+        return self.redactor.counts() if self.redactor is not None else {}
 
     def replies(self) -> list[str]:
         return [m["content"] for m in self.messages if m["role"] == "assistant"]
@@ -57,7 +65,9 @@ class Run:
         from .backends.replay_file import dump_script
 
         path = Path(path)
-        path.write_text(dump_script(self.replies(), self.step_statuses(), task=self.task,
+        redact = self.redactor.redact if self.redactor is not None else (lambda text: text)
+        replies = [redact(reply) for reply in self.replies()]  # the model's, yet to be safe
+        path.write_text(dump_script(replies, self.step_statuses(), task=redact(self.task),
                                     backend=self.backend), encoding="utf-8")
         return path
 

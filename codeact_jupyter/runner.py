@@ -6,6 +6,7 @@ button, Ctrl-C) into a clean end: what was done is kept, and one line says it st
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Callable, Iterable
 
@@ -14,6 +15,7 @@ from .context import build_context
 from .events import Done, Error, Event, Notice, TaskStarted
 from .executor import KernelExecutor
 from .loop import STOPPED, CodeActLoop, Confirm
+from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
 
@@ -77,13 +79,16 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
     events = None
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit)
     try:
+        redactor = run.redactor = task_redactor(shell, settings)
+        run.task = redactor.redact(task)  # what we store holds no secret either
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
         context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
-                                notebook=notebook, errors=errors, history_end=history_end)
+                                notebook=notebook, errors=errors, history_end=history_end,
+                                secret_name=redactor.withholds)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
-        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm)
+        loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         loop.start_messages(context)
         events = loop.events()
         for event in events:
@@ -97,12 +102,26 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
     except BackendError as exc:  # raised before the loop began (or by confirm)
         run.done_reason, run.error = "error", str(exc)
         if events is None:
-            emit(TaskStarted(run_id=run.run_id, task=task, backend=run.backend or settings.backend))
+            emit(TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend or settings.backend))
         emit(Error(str(exc)))
         emit(Done(reason="error", turns=_turns(run)))
     finally:
         executor.close()
     return run
+
+
+def task_redactor(shell, settings: TaskSettings) -> Redactor:
+    """The one redactor of a task: the shell's variables, the environment and the backend's
+    key, as they are when the task starts."""
+    for pattern in settings.redact_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise BackendError(f"CodeActMagics.redact_patterns: {pattern!r} is not a valid regular "
+                               f"expression ({exc}). Nothing was sent.") from None
+    return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
+                             patterns=list(settings.redact_patterns), allow=settings.redact_allow,
+                             enabled=settings.redact)
 
 
 def _cell_records(shell):

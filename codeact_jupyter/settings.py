@@ -18,3 +18,8 @@ class TaskSettings:
     observation_limit: int = 4000
     # Tokens of notebook context (earlier cells, variables) in the first message.
     context_budget: int = 3000
+    # Secrets masked in everything sent to the model (redaction.py): on, extra regexes,
+    # variable names never masked.
+    redact: bool = True
+    redact_patterns: tuple[str, ...] = ()
+    redact_allow: tuple[str, ...] = ()

@@ -10,7 +10,9 @@ _SKIP = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 _SHORT_REPR = 80
 
 
-def summarize_variables(shell, limit: int = 60) -> list[str]:
+def summarize_variables(shell, limit: int = 60, secret_name=None) -> list[str]:
+    """``secret_name(name)``: True for a name whose value must not be shown (redaction.py);
+    such a variable is listed by its type only."""
     hidden = getattr(shell, "user_ns_hidden", None)
     lines = []
     for name, value in list(shell.user_ns.items()):
@@ -19,6 +21,9 @@ def summarize_variables(shell, limit: int = 60) -> list[str]:
         if isinstance(value, types.ModuleType):
             continue
         try:
+            if secret_name is not None and secret_name(name):
+                lines.append(f"{name}: {describe_secret(name, value)}")
+                continue
             lines.append(f"{name}: {describe_value(value)}")
         except Exception as exc:  # a user object whose __len__ or shape is broken
             lines.append(f"{name}: {type(value).__name__} (could not describe: {type(exc).__name__})")
@@ -32,6 +37,15 @@ def _is_the_shells(name: str, value, hidden: dict | None) -> bool:
     if hidden is None:
         return name in _SKIP
     return name in hidden and hidden[name] is value
+
+
+def describe_secret(name: str, value) -> str:
+    """A secret-named variable: its type, never its value nor its length."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return f"{type(value).__name__} = [redacted: value of {name}]"
+    if isinstance(value, (int, float, bool)) or value is None:
+        return describe_value(value)
+    return f"{type(value).__name__} [redacted: value of {name}]"
 
 
 def describe_value(value) -> str:

@@ -16,7 +16,7 @@ CASES = [
        "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"]}], "error",
      "ZeroDivisionError: division by zero"),
     ([{"output_type": "display_data", "data": {"image/png": "iVBOR...", "text/plain": "<Figure size 640x480 with 1 Axes>"}}],
-     "ok", "[image/png image shown to the user: <Figure size 640x480 with 1 Axes>]"),
+     "ok", "[image/png image, 6 bytes, shown to the user: <Figure size 640x480 with 1 Axes>]"),
     ([{"output_type": "display_data", "data": {"text/html": "<b>x</b>", "text/plain": "<IPython.core.display.HTML object>"}}],
      "ok", "[text/html output shown to the user]"),
     # A DataFrame: its text form is what a text-only model should read.

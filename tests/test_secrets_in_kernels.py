@@ -1,0 +1,141 @@
+"""Secrets in a real kernel never reach the model: the bytes an OpenAI-compatible server on
+127.0.0.1 received (tests/chat_server.py records every request body) are checked, and so is
+what we store (last_run().messages, a saved replay, what the side panel is sent)."""
+import json
+import re
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from chat_server import ChatServer
+
+BACKEND_KEY = "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"  # fake, in the real format
+SERVICE_TOKEN = "svc-Tok-8842-xyz"
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    import os
+    env = {**os.environ, "OPENAI_API_KEY": BACKEND_KEY, "MY_SERVICE_TOKEN": SERVICE_TOKEN}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    kc.execute_interactive("%load_ext codeact_jupyter", timeout=60)
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def execute(kc, code, timeout=120):
+    """Run a cell like a front end; returns (status, everything shown, iopub messages)."""
+    messages = []
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=messages.append)
+    shown = []
+    for msg in messages:
+        content = msg["content"]
+        data = content.get("data") or {}
+        shown.append(content.get("text") or data.get("text/markdown") or data.get("text/plain", "")
+                     if isinstance(data, dict) else "")
+        if msg["msg_type"] == "error":
+            shown.append("\n".join(content["traceback"]))
+    return reply["content"]["status"], "".join(s for s in shown if isinstance(s, str)), messages
+
+
+def last_run(kc) -> dict:
+    status, text, _ = execute(kc, "import codeact_jupyter as _c, json as _j\n_r = _c.last_run()\n"
+                                  "print(_j.dumps({'messages': _r.messages, 'task': _r.task, "
+                                  "'counts': _r.redacted_counts(), 'observations': [s.observation for s in _r.steps]}))")
+    assert status == "ok", text
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_secrets_from_cells_files_dicts_dataframes_env_and_steps_never_reach_the_server(kernel, tmp_path):
+    secrets_file = tmp_path / "secrets.json"
+    secrets_file.write_text(json.dumps({"service_token": "file-token-789", "db_password": "file-pass-42"}))
+    cells = [
+        'api_key = "sk-SECRET-456"\npassword = "hunter2"\npwd = "ab"',
+        f"import json, os\nglobals().update(json.load(open({str(secrets_file)!r})))\n"
+        f"settings = json.load(open({str(secrets_file)!r}))",
+        'config = {"db": {"password": "dict-pass-77"}, "host": "db.local"}',
+        'import pandas as pd\nusers = pd.DataFrame({"user": ["ann"], "password": ["df-pass-55"], '
+        '"key": ["alpha"], "sha1": ["86f7e437faa5a7fce15d1ddcb9eaeaea377667b8"]})\nusers',
+        'k = os.environ["OPENAI_API_KEY"]\nenv = dict(os.environ)',
+    ]
+    for cell in cells:
+        status, text, _ = execute(kernel, cell)
+        assert status == "ok", text
+    step = ("print(api_key, password, settings, config)\nprint(users.to_string())\n"
+            "print(k, env['MY_SERVICE_TOKEN'], service_token)")
+    with ChatServer([f"Let me look.\n<execute>\n{step}\n</execute>", "All printed."]) as server:
+        status, shown, _ = execute(kernel, f"%%codeact --base-url {server.base_url} --model m print the settings\n")
+    assert status == "ok", shown
+    sent = json.dumps(server.requests)
+    assert len(server.requests) == 2
+    for secret in ("sk-SECRET-456", "hunter2", "file-token-789", "file-pass-42", "dict-pass-77",
+                   "df-pass-55", BACKEND_KEY, SERVICE_TOKEN):
+        assert secret not in sent, secret
+    first = server.requests[0]["messages"][1]["content"]
+    # The model still knows the variables by name, and what each held.
+    assert 'api_key = "[redacted: value of api_key]"' in first
+    assert 'pwd = "[redacted: value of pwd]"' in first
+    assert "password: str = [redacted: value of password]" in first
+    assert "pwd: str = [redacted: value of pwd]" in first
+    # A harmless column named key, hashes and ordinary values are left as they are.
+    assert "key (" in first and "alpha" in first and "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8" in first
+    assert "db.local" in first
+    observation = server.requests[1]["messages"][3]["content"]
+    assert "[redacted: value of api_key] [redacted: value of password]" in observation
+    assert "[redacted: value of users['password']]" in observation
+    assert "[redacted: the backend's API key]" in observation or \
+        "[redacted: value of environment variable OPENAI_API_KEY]" in observation
+    assert "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8" in observation and "ann" in observation
+    # The user sees the step's own output, and how many values were withheld, never which.
+    assert "hunter2" in shown
+    assert "secret values were withheld from the model." in shown
+    record = last_run(kernel)
+    assert record["messages"][:4] == server.requests[1]["messages"]
+    assert not any(s in json.dumps(record) for s in ("sk-SECRET-456", "hunter2", BACKEND_KEY, "df-pass-55"))
+    assert record["counts"]["value of api_key"] == 1
+
+
+def test_a_secret_typed_in_the_task_is_not_sent_nor_saved(kernel, tmp_path):
+    replay_path = tmp_path / "replay.json"
+    with ChatServer(["Done, I will not use it."]) as server:
+        status, shown, _ = execute(kernel, f"%%codeact --base-url {server.base_url} --model m\n"
+                                           f'log in with password = "letmein-77" and the key {BACKEND_KEY[:-2]}xy\n')
+        assert status == "ok", shown
+    sent = json.dumps(server.requests)
+    assert "letmein-77" not in sent and BACKEND_KEY[:-2] not in sent
+    task_text = server.requests[0]["messages"][1]["content"]
+    assert 'password = "[redacted: value of password]" and the key [redacted: OpenAI key]' in task_text
+    status, text, _ = execute(kernel, f"import codeact_jupyter\ncodeact_jupyter.last_run().save_replay({str(replay_path)!r})")
+    assert status == "ok", text
+    saved = replay_path.read_text()
+    assert "letmein-77" not in saved and BACKEND_KEY[:-2] not in saved
+    assert "[redacted: value of password]" in json.loads(saved)["task"]
+    assert re.search(r"\[\d+ secret values were withheld from the model.\]", shown)
+
+
+def test_the_panels_notebook_document_and_events_hold_no_secret_nor_base64(kernel):
+    png = "iVBORw0KGgo" + "Qm9yZWQ1" * 3000
+    notebook = {"cells": [
+        {"cell_type": "code", "source": 'db_url = "postgresql://admin:pan-el-pw-1@db/x"\n'
+                                        f'gh = "ghp_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2"',
+         "execution_count": 1, "outputs": []},
+        {"cell_type": "code", "source": "plot()", "execution_count": 2,
+         "outputs": [{"output_type": "display_data", "metadata": {},
+                      "data": {"image/png": png, "text/plain": "<Figure size 640x480>"}}]},
+    ], "active_cell": 1}
+    with ChatServer(["Seen."]) as server:
+        request = {"task": "what is in the notebook?", "notebook": notebook,
+                   "settings": {"backend": "openai", "base_url": server.base_url, "model": "m"}}
+        code = ("__import__('codeact_jupyter.panel', fromlist=['_']).run_panel_task("
+                + json.dumps(json.dumps(request)) + ")")
+        status, shown, messages = execute(kernel, code)
+    assert status == "ok", shown
+    sent = json.dumps(server.requests)
+    assert "pan-el-pw-1" not in sent and "ghp_Ab1Cd2" not in sent and png[:40] not in sent
+    first = server.requests[0]["messages"][1]["content"]
+    assert "postgresql://admin:[redacted: password in a URL]@db/x" in first
+    assert "[image/png image, 17.6 KB, shown to the user: <Figure size 640x480>]" in first
+    events = json.dumps([m["content"] for m in messages if m["msg_type"].startswith("comm")])
+    assert "task_started" in events and "secret value" in events
+    assert "pan-el-pw-1" not in events and "ghp_Ab1Cd2" not in events
