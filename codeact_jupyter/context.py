@@ -11,6 +11,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Callable
 
+from .jsonsafe import safe_str
 from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
 from .variables import summarize_variables
 
@@ -65,10 +66,7 @@ class ErrorLog:
 
 def error_line(error: BaseException) -> str:
     """``Type: message``, also for an exception whose ``str()`` itself fails."""
-    try:
-        return f"{type(error).__name__}: {error}"
-    except Exception:
-        return f"{type(error).__name__}: <unprintable {type(error).__name__} object>"
+    return f"{type(error).__name__}: {safe_str(error)}"
 
 
 def _history(shell):

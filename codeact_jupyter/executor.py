@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from . import step_streams
+from .jsonsafe import safe_str
 from .step_counts import StepCounts
 from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames, release_logging
 from .watchdog import WATCHDOG
@@ -115,7 +116,7 @@ class KernelExecutor:
 
         def traceback_and_record(etype, evalue, stb):
             rich.append({"output_type": "error", "ename": getattr(etype, "__name__", str(etype)),
-                         "evalue": _safe_str(evalue), "traceback": list(stb)})
+                         "evalue": safe_str(evalue), "traceback": list(stb)})
             output.muted = True
             try:
                 return show_traceback(etype, evalue, stb)
@@ -158,11 +159,6 @@ class KernelExecutor:
 _UNSET = object()
 
 
-def _safe_str(value) -> str:
-    try:
-        return str(value)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ fails, as IPython words it
-        return f"<unprintable {type(value).__name__} object>"
 
 
 def _nothing(*args, **kwargs) -> None:

@@ -25,6 +25,15 @@ def safe_text(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+def safe_str(value: Any) -> str:
+    """``str(value)``, also for an object (an exception) whose ``__str__`` itself fails,
+    worded as IPython words it."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__} object>"
+
+
 def jsonable(value: Any) -> Any:
     """``value`` itself when it is valid JSON for a Jupyter message, else a cleaned copy."""
     try:

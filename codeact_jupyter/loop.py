@@ -48,7 +48,6 @@ class CodeActLoop:
         self.redactor = redactor or NO_REDACTION
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
-        self._cut = False  # the last reply ended at the token limit
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -72,7 +71,7 @@ class CodeActLoop:
             yield TurnStarted(turn)
             yield from self._fit_context()
             try:
-                text = yield from self._generate(turn)
+                text, cut = yield from self._generate(turn)
             except OutOfReplies as exc:
                 yield from self._finish("out_of_replies", turn, error=str(exc))
                 return
@@ -80,7 +79,6 @@ class CodeActLoop:
                 yield from self._finish("error", turn, error=str(exc))
                 return
             reply = parse_reply(text)
-            cut = self._cut
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
                 run.messages += [{"role": "assistant", "content": self.redact(text)},
@@ -122,8 +120,8 @@ class CodeActLoop:
         return self.settings.backend_config.max_tokens
 
     def _generate(self, turn: int):
+        """Stream one reply; returns its text, and whether the token limit cut it."""
         chunks: list[str] = []
-        self._cut = False
         for chunk in self.backend.stream(self.run.messages, STOP):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
@@ -132,13 +130,13 @@ class CodeActLoop:
             yield TextDelta(chunk)
         usage = self.backend.last_usage
         if usage is not None:
-            self._cut = usage.finish_reason == "length"
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
                               usage.generated_tokens, usage.tokens_per_second,
                               usage.finish_reason)
             self.run.stats.append(stats)
             yield stats
-        return "".join(chunks)
+        cut = usage is not None and usage.finish_reason == "length"
+        return "".join(chunks), cut
 
     def _step(self, code: str, thought: str):
         """Run (or skip) one step; returns True when the user stopped the task."""

@@ -1,5 +1,4 @@
 """%%codeact in a real ipykernel, as a notebook front end drives it."""
-import queue
 
 import nbformat
 from jupyter_client.manager import start_new_kernel

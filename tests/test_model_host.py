@@ -237,3 +237,15 @@ def test_a_relative_grammar_file_is_found_after_the_kernel_changes_folder(models
     monkeypatch.chdir(tmp_path)
     b = backend(models["tiny"], grammar="step.gbnf", max_tokens=8)
     assert "".join(b.stream(MESSAGES, [])) == "ok"
+
+
+def test_without_llama_cpp_the_message_says_how_to_install_it(models, tmp_path, monkeypatch):
+    """The host runs the kernel's Python; where llama_cpp cannot be imported there, the task
+    says what to install instead of showing an import traceback."""
+    (tmp_path / "llama_cpp").mkdir()
+    (tmp_path / "llama_cpp" / "__init__.py").write_text("raise ImportError('not built')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    with pytest.raises(BackendError) as info:
+        backend(models["tiny"])
+    message = str(info.value)
+    assert "llama-cpp-python cannot be imported" in message and "%pip install llama-cpp-python" in message

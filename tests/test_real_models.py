@@ -6,7 +6,6 @@ task runs to its end and the kernel lives, that prompts follow the file's templa
 byte, that settings take effect, that a Stop or a dead model process costs nothing."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal

@@ -118,7 +118,7 @@ def test_the_panels_notebook_document_and_events_hold_no_secret_nor_base64(kerne
     png = "iVBORw0KGgo" + "Qm9yZWQ1" * 3000
     notebook = {"cells": [
         {"cell_type": "code", "source": 'db_url = "postgresql://admin:pan-el-pw-1@db/x"\n'
-                                        f'gh = "ghp_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2"',
+                                        'gh = "ghp_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2"',
          "execution_count": 1, "outputs": []},
         {"cell_type": "code", "source": "plot()", "execution_count": 2,
          "outputs": [{"output_type": "display_data", "metadata": {},

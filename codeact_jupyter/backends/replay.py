@@ -19,7 +19,7 @@ from typing import Iterator
 
 from .base import BackendConfig, OutOfReplies, Usage, approx_tokens
 from .replay_divergence import check_step
-from .replay_file import bundled, find_replay_file, load_script  # noqa: F401 (bundled: kept for callers)
+from .replay_file import find_replay_file, load_script
 
 CHUNK_CHARS = 8
 

@@ -97,6 +97,12 @@ class Host:
 
         if self.engine is None or self.engine_config != config:
             self.engine = None
+            try:
+                import llama_cpp  # noqa: F401
+            except ImportError as exc:
+                return {"error": f"llama-cpp-python cannot be imported in {sys.executable} ({exc}). "
+                                 "Install it in the kernel's environment (`%pip install "
+                                 "llama-cpp-python`), then run the task again."}
             self.engine = LlamaEngine(BackendConfig(**config))
             self.engine_config = config
         engine = self.engine
