@@ -119,10 +119,15 @@ class CodeActMagics(Magics):
             %codeact --model "my replies.json" -- -5 plus 3?
         """
         from .runner import run_task, task_running
+        from .subcommands import find_command
         from .views import task_views
 
         if task_running():
             raise UsageError(NESTED)
+        command = find_command(line, cell)
+        if command is not None:
+            handler, rest = command
+            return handler(self, rest)
         parsed = split_line(line, self.codeact.parser)
         args = self.codeact.parser.parse_args(parsed.argv)
         if parsed.late_options:
