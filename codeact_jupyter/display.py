@@ -65,6 +65,16 @@ def stats_line(stats: TurnStats) -> str:
     return " · ".join(parts)
 
 
+def changes_note(event: Observation) -> str | None:
+    """The line under a step saying which names it defined, changed or deleted."""
+    if not event.changes:
+        return None
+    from .namespace_changes import NamespaceChanges
+
+    line = NamespaceChanges.from_dict(event.changes).line()
+    return f"Step {event.step}: {line[1:-1]}" if line else None
+
+
 def observation_note(event: Observation) -> str | None:
     if event.status == "timeout":
         return f"Step {event.step} ran past the time limit and was stopped; the model was told."
@@ -84,7 +94,8 @@ class RichDisplay:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
-            self._show(f"**codeact** · {event.backend}", f"codeact · {event.backend}")
+            self._show(f"**codeact** · {event.backend} · <small>run {event.run_id}</small>",
+                       f"codeact · {event.backend} · run {event.run_id}")
         elif isinstance(event, TurnStarted):
             self.text, self.handle, self.shown = "", None, 0
         elif isinstance(event, TextDelta):
@@ -104,8 +115,10 @@ class RichDisplay:
                 if event.status != "ok":
                     self.text = self._with_thought(step_header(event.step, event.status))
                     self._stream()
-            elif observation_note(event):
-                self._note(observation_note(event))
+            else:
+                for note in (observation_note(event), changes_note(event)):
+                    if note:
+                        self._note(note)
         elif isinstance(event, Answer):
             self.text = event.text
             self._stream()
@@ -209,13 +222,15 @@ class PlainDisplay:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
-            self.write(f"[codeact · {event.backend}]\n")
+            self.write(f"[codeact · {event.backend} · run {event.run_id}]\n")
         elif isinstance(event, TextDelta):
             self.write(event.text)
         elif isinstance(event, CodeAction):
             self.write(f"\n[step {event.step} running]\n")
-        elif isinstance(event, Observation) and observation_note(event):
-            self.write(f"[{observation_note(event)}]\n")
+        elif isinstance(event, Observation):
+            for note in (observation_note(event), changes_note(event)):
+                if note:
+                    self.write(f"[{note}]\n")
         elif isinstance(event, TurnStats):
             self.write(f"\n[{stats_line(event)}]\n")
         elif isinstance(event, Done):

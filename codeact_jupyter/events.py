@@ -57,6 +57,9 @@ class Observation(Event):
     status: str  # "ok" | "error" | "timeout" | "skipped"
     outputs: list[dict] = field(default_factory=list)
     execution_count: int | None = None
+    # NamespaceChanges.to_dict(): names defined, changed, deleted, files written; None
+    # where nothing changed.
+    changes: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from . import step_streams
 from .jsonsafe import safe_str
+from .namespace_changes import NamespaceChanges
 from .step_counts import StepCounts
 from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames, release_logging
+from .undo_records import RunTracker
 from .watchdog import WATCHDOG
 
 __all__ = ["DISPLAY_LIMIT", "KernelExecutor", "StepResult"]
@@ -38,27 +40,37 @@ class StepResult:
     outputs: list[dict] = field(default_factory=list)
     status: str = "ok"  # "ok" | "error" | "timeout" | "interrupted"
     execution_count: int | None = None
+    changes: NamespaceChanges | None = None  # what the step did to the user's namespace
 
 
 class KernelExecutor:
     """Runs code through an IPython shell and records what it produced."""
 
-    def __init__(self, shell, keep_chars: int = 20_000):
+    def __init__(self, shell, keep_chars: int = 20_000, run=None):
         self.shell = shell
         self.keep_chars = keep_chars
         self.counts = StepCounts(shell)
+        # ``run`` (run.Run): record what each step changes, so the run can be undone.
+        self.run = run
+        self.tracker = RunTracker(shell, run.run_id, run.task) if run is not None else None
 
     def close(self) -> None:
-        """The task is over: settle the execution counts (see step_counts)."""
+        """The task is over: settle the execution counts (see step_counts) and keep the
+        run's undo record."""
         self.counts.finish()
+        if self.tracker is not None:
+            self.tracker.finish(answer=self.run.answer)
+            self.tracker = None
 
-    def execute(self, code: str, timeout: float | None = None) -> StepResult:
+    def execute(self, code: str, timeout: float | None = None, step: int | None = None) -> StepResult:
         shell = self.shell
         output = StepOutput(self.keep_chars, show=SHOW_LIVE_OUTPUT.get())
         rich: list[dict] = []
         result = StepResult(execution_count=self.counts.take())
         outer = getattr(shell.displayhook, "exec_result", None)
-        with self._recording(output, rich, result.execution_count), _Deadline(timeout) as deadline:
+        watch = self.tracker.watch(step or 0, code) if self.tracker is not None else nullcontext()
+        with watch as watched, self._recording(output, rich, result.execution_count), \
+                _Deadline(timeout) as deadline:
             try:
                 outcome = shell.run_cell(code, store_history=True)
             except KeyboardInterrupt:
@@ -71,6 +83,7 @@ class KernelExecutor:
         # Order for views: streams first, then rich outputs and the error (IPython shows
         # the traceback last, and most steps print before they display).
         result.outputs = output.capture.outputs() + rich
+        result.changes = watched.changes if watched is not None else None
         error = outcome.error_in_exec or outcome.error_before_exec if outcome else None
         if deadline.fired:
             result.status = "timeout"

@@ -29,7 +29,7 @@ EMPTY_REPLY_NUDGE = ("Observation:\n[Your reply was empty. Either run Python cod
 
 
 class Executor(Protocol):
-    def execute(self, code: str, timeout: float | None = None) -> StepResult: ...
+    def execute(self, code: str, timeout: float | None = None, step: int | None = None) -> StepResult: ...
 
 
 Confirm = Callable[[str], str]  # code -> "run" | "skip" | "stop"
@@ -148,13 +148,17 @@ class CodeActLoop:
         if decision == "skip":
             result = StepResult(status="skipped")
         else:
-            result = self.executor.execute(code, timeout=self.settings.step_timeout)
+            result = self.executor.execute(code, timeout=self.settings.step_timeout, step=number)
+        changes = getattr(result, "changes", None)  # namespace_changes.NamespaceChanges
         text = self.redact(format_observation(result.outputs, result.status, self.settings.observation_limit,
-                                              timeout=self.settings.step_timeout))
-        self.run.steps.append(Step(code, text, result.status, result.outputs, result.execution_count))
+                                              timeout=self.settings.step_timeout,
+                                              changes=changes.line() if changes else ""))
+        self.run.steps.append(Step(code, text, result.status, result.outputs, result.execution_count,
+                                   changes=changes))
         self.run.messages.append({"role": "user", "content": text})
         yield Observation(step=number, code=code, text=text, status=result.status,
-                          outputs=result.outputs, execution_count=result.execution_count)
+                          outputs=result.outputs, execution_count=result.execution_count,
+                          changes=changes.to_dict() if changes else None)
         yield from self._withheld_notice()
         return result.status == "interrupted"
 

@@ -77,6 +77,8 @@ class CodeActMagics(Magics):
                   "well-known key formats, the backend's key) in all the model is sent.").tag(config=True)
     redact_patterns = List(Unicode(), help="Regular expressions of more text to mask.").tag(config=True)
     redact_allow = List(Unicode(), help="Variable names never masked.").tag(config=True)
+    undo_depth = Int(5, help="Runs that can be undone (%codeact undo): each keeps the objects "
+                     "its steps replaced or deleted until it is older than this.").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)

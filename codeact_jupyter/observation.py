@@ -99,8 +99,15 @@ def _joined(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def format_observation(outputs: list[dict], status: str, limit: int, timeout: float | None = None) -> str:
-    """The observation message for one step."""
+def format_observation(outputs: list[dict], status: str, limit: int, timeout: float | None = None,
+                       changes: str = "") -> str:
+    """The observation message for one step; ``changes`` (a line saying which names the
+    step defined, changed or deleted) ends it."""
+    text = _observation(outputs, status, limit, timeout)
+    return f"{text}\n{changes}" if changes and status != "skipped" else text
+
+
+def _observation(outputs: list[dict], status: str, limit: int, timeout: float | None) -> str:
     if status == "skipped":
         return "Observation:\n[The user declined to run this step. Do not retry it unchanged.]"
     parts = [text for text in (output_text(o) for o in outputs) if text]

@@ -15,6 +15,10 @@ class Step:
     status: str
     outputs: list[dict] = field(default_factory=list)
     execution_count: int | None = None
+    # What the step did to the user's namespace (namespace_changes.NamespaceChanges:
+    # names and type descriptions, never values; .to_dict() is JSON-safe), None where
+    # nothing was recorded (a skipped step).
+    changes: Any = None
 
 
 @dataclass

@@ -77,7 +77,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
             sink(event)
 
     events = None
-    executor = KernelExecutor(shell, keep_chars=settings.observation_limit)
+    executor = KernelExecutor(shell, keep_chars=settings.observation_limit, run=run)  # run: for undo
     try:
         redactor = run.redactor = task_redactor(shell, settings)
         run.task = redactor.redact(task)  # what we store holds no secret either

@@ -23,8 +23,8 @@ def test_a_task_runs_steps_in_the_kernel_and_ends_with_the_answer(ip, replay):
     assert [type(e).__name__ for e in events if not type(e).__name__.startswith(("Text", "Turn"))] == [
         "TaskStarted", "CodeAction", "Observation", "CodeAction", "Observation", "Answer", "Done"]
     assert ip.user_ns["top"] == [4, 9]  # what the steps defined stays for the user
-    assert record.steps[0].observation == "Observation:\n9"
-    assert record.steps[1].observation == "Observation:\n[4, 9]"
+    assert record.steps[0].observation == "Observation:\n9\n[defined: prices (list, 3 items)]"
+    assert record.steps[1].observation == "Observation:\n[4, 9]\n[defined: top (list, 2 items)]"
     assert record.answer == "The two most expensive cost **9** and **4**."
     assert events[-1] == Done(reason="answered", turns=3)
     assert codeact_jupyter.last_run() is record

@@ -14,7 +14,8 @@ def test_the_whole_loop_through_an_openai_compatible_endpoint(ip):
     assert run.answer == "The sum of the first five squares is **30**."
     # What the server received is exactly the run's transcript, turn by turn.
     assert server.requests[1]["messages"] == run.messages[:4]
-    assert server.requests[1]["messages"][3]["content"] == "Observation:\n30"
+    assert server.requests[1]["messages"][3]["content"] == ("Observation:\n30\n"
+                                                                  "[defined: squares (list, 5 items)]")
     assert "</execute>" in server.requests[0]["stop"]
     assert server.requests[0]["stream"] is True
 

@@ -1,0 +1,211 @@
+"""What a step changed in the user's namespace: names defined, rebound, deleted, and
+objects changed in place.
+
+Cheap by design: a snapshot is each user name's object (a reference, never a copy), its
+identity, and for the containers users mutate in place (lists, dicts, sets, NumPy arrays,
+pandas DataFrames and Series) their size and, below ``FINGERPRINT_LIMIT`` elements, a
+fingerprint of their content. Objects are compared shallowly: ``lst[0].append(1)`` on a
+list of lists is not seen, ``lst.append(1)`` and ``df.loc[0, "a"] = 5`` are.
+
+``NamespaceChanges`` is the JSON-safe record of one step (names and type descriptions,
+never values): ``line()`` is what the model reads after the step's output.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Elements (list items, DataFrame cells, array elements) up to which content is
+# fingerprinted; larger objects are compared by identity and size only.
+FINGERPRINT_LIMIT = 200_000
+# Names per kind shown in the model's line; the rest are counted.
+LINE_NAMES = 10
+
+# IPython's output and input history (_, __, ___, _5, _i, _ii, _i5, _exit_code), dunders
+# (__builtins__, __name__) and our own helpers (_codeact...).
+_SHELL_NAME = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|_oh|_ih|_dh|_exit_code|__\w+__|_codeact\w*")
+
+
+def is_tracked(name: str, value: Any, hidden: dict | None) -> bool:
+    """Is ``name`` the user's (not the shell's own In, Out, exit, _i3...)?"""
+    if _SHELL_NAME.fullmatch(name):
+        return False
+    if hidden is not None and name in hidden and hidden[name] is value:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One name's object as a snapshot found it."""
+
+    value: Any = field(repr=False, compare=False)
+    size: tuple | None  # len or shape (and dtype), where the object has one
+    fingerprint: Any  # a hash of the content, or None where not computed
+
+    def changed_in_place(self, later: "Seen") -> bool:
+        if self.size != later.size:
+            return True
+        return (self.fingerprint is not None and later.fingerprint is not None
+                and self.fingerprint != later.fingerprint)
+
+
+def snapshot(shell) -> dict[str, Seen]:
+    """Every user name of ``shell`` with its object, size and fingerprint."""
+    hidden = getattr(shell, "user_ns_hidden", None)
+    seen = {}
+    for name, value in list(shell.user_ns.items()):
+        if is_tracked(name, value, hidden):
+            seen[name] = Seen(value, *_size_and_fingerprint(value))
+    return seen
+
+
+@dataclass(frozen=True)
+class NameChange:
+    name: str
+    kind: str  # a short type description: "Series, 3 rows", "int", "list, 5 items"
+    in_place: bool = False  # the same object, its content changed
+
+
+@dataclass(frozen=True)
+class NamespaceChanges:
+    """What one step did to the user's namespace (and which files it wrote)."""
+
+    defined: tuple[NameChange, ...] = ()
+    changed: tuple[NameChange, ...] = ()  # rebound, or changed in place
+    deleted: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()  # files opened for writing, where known
+
+    def __bool__(self) -> bool:
+        return bool(self.defined or self.changed or self.deleted or self.written)
+
+    def to_dict(self) -> dict:
+        return {"defined": [asdict(c) for c in self.defined],
+                "changed": [asdict(c) for c in self.changed],
+                "deleted": list(self.deleted), "written": list(self.written)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NamespaceChanges":
+        return cls(defined=tuple(NameChange(**c) for c in data.get("defined", ())),
+                   changed=tuple(NameChange(**c) for c in data.get("changed", ())),
+                   deleted=tuple(data.get("deleted", ())), written=tuple(data.get("written", ())))
+
+    def line(self) -> str:
+        """``[defined: top3 (Series, 3 rows); changed: df (in place); deleted: tmp]``, or ""."""
+        parts = []
+        if self.defined:
+            parts.append("defined: " + _names(f"{c.name} ({c.kind})" for c in self.defined))
+        if self.changed:
+            parts.append("changed: " + _names(
+                f"{c.name} ({'in place' if c.in_place else c.kind})" for c in self.changed))
+        if self.deleted:
+            parts.append("deleted: " + _names(self.deleted))
+        if self.written:
+            parts.append("wrote: " + _names(self.written))
+        return f"[{'; '.join(parts)}]" if parts else ""
+
+
+def _names(items) -> str:
+    items = list(items)
+    more = f", and {len(items) - LINE_NAMES} more" if len(items) > LINE_NAMES else ""
+    return ", ".join(items[:LINE_NAMES]) + more
+
+
+def compare(before: dict[str, Seen], after: dict[str, Seen],
+            written: tuple[str, ...] = ()) -> NamespaceChanges:
+    defined, changed = [], []
+    for name, now in after.items():
+        was = before.get(name)
+        if was is None:
+            defined.append(NameChange(name, describe(now.value)))
+        elif was.value is not now.value:
+            changed.append(NameChange(name, describe(now.value)))
+        elif was.changed_in_place(now):
+            changed.append(NameChange(name, describe(now.value), in_place=True))
+    deleted = tuple(name for name in before if name not in after)
+    return NamespaceChanges(tuple(defined), tuple(changed), deleted, written)
+
+
+def describe(value: Any) -> str:
+    """A short type description: ``DataFrame, 3×2``, ``Series, 3 rows``, ``list, 5 items``."""
+    kind = type(value).__name__
+    try:
+        if _is_pandas(value, "DataFrame"):
+            return f"DataFrame, {value.shape[0]:,}×{value.shape[1]:,}"
+        if _is_pandas(value, "Series"):
+            return f"Series, {len(value):,} rows"
+        if _is_array(value):
+            return f"{kind}, {'×'.join(str(n) for n in value.shape) or 'scalar'} {value.dtype}"
+        if isinstance(value, (str, bytes, bytearray)):
+            return f"{kind}, {len(value):,} chars" if isinstance(value, str) else f"{kind}, {len(value):,} bytes"
+        if isinstance(value, (list, tuple, dict, set, frozenset)):
+            return f"{kind}, {len(value):,} items"
+    except Exception:  # a user object with a broken __len__ or shape
+        pass
+    return kind
+
+
+def _size_and_fingerprint(value: Any) -> tuple[tuple | None, Any]:
+    try:
+        if isinstance(value, list):
+            return (len(value),), _ids_hash(value) if len(value) <= FINGERPRINT_LIMIT else None
+        if isinstance(value, dict):
+            if len(value) > FINGERPRINT_LIMIT:
+                return (len(value),), None
+            return (len(value),), hash(tuple((id(k), id(v)) for k, v in value.items()))
+        if isinstance(value, set):
+            return (len(value),), hash(frozenset(map(id, value))) if len(value) <= FINGERPRINT_LIMIT else None
+        if isinstance(value, bytearray):
+            return (len(value),), _digest(value) if len(value) <= FINGERPRINT_LIMIT * 8 else None
+        if _is_pandas(value, "DataFrame") or _is_pandas(value, "Series"):
+            return _pandas_fingerprint(value)
+        if _is_array(value):
+            return _array_fingerprint(value)
+    except Exception:  # an object that cannot be measured is compared by identity only
+        return None, None
+    return None, None
+
+
+def _ids_hash(items) -> int:
+    return hash(tuple(map(id, items)))
+
+
+def _digest(data) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _is_pandas(value: Any, name: str) -> bool:
+    pandas = sys.modules.get("pandas")  # never imported here: only where the user has it
+    return pandas is not None and isinstance(value, getattr(pandas, name))
+
+
+def _is_array(value: Any) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def _pandas_fingerprint(value) -> tuple[tuple, Any]:
+    import pandas
+
+    columns = tuple(map(str, value.columns)) if hasattr(value, "columns") else (str(value.name),)
+    dtypes = tuple(map(str, value.dtypes)) if hasattr(value, "columns") else (str(value.dtype),)
+    size = (*value.shape, hash(columns), hash(dtypes))
+    if value.size > FINGERPRINT_LIMIT:
+        return size, None
+    try:
+        rows = pandas.util.hash_pandas_object(value, index=True).to_numpy()
+    except TypeError:  # unhashable cells (lists in an object column): size only
+        return size, None
+    return size, _digest(rows.tobytes())
+
+
+def _array_fingerprint(value) -> tuple[tuple, Any]:
+    import numpy
+
+    size = (*value.shape, str(value.dtype))
+    if value.size > FINGERPRINT_LIMIT or value.dtype == object:
+        return size, None
+    return size, _digest(numpy.ascontiguousarray(value).view(numpy.uint8).tobytes())

@@ -1,0 +1,159 @@
+"""What a run needs to be undone, recorded while it runs, and how long it is kept.
+
+The executor's ``RunTracker`` snapshots the user namespace after each step (the snapshot
+after one step is the "before" of the next) and keeps, for each name the run touched,
+the object it had before the run: that is what undo rebinds. Those references are the
+only memory undo costs, and they are bounded: the last ``CodeActMagics.undo_depth`` runs
+keep them (``UndoHistory``); an older run's are dropped and it can no longer be undone.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .file_writes import recording_writes
+from .namespace_changes import NamespaceChanges, Seen, compare, snapshot
+
+DEFAULT_DEPTH = 5
+# How many run ids are remembered after their objects were dropped, to say "too old"
+# rather than "unknown run".
+FORGOTTEN_IDS = 200
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # "the name did not exist"
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    task: str = ""
+    # name -> its object before the run (MISSING: the run created it). Dropped (None)
+    # when the run can no longer be undone.
+    originals: dict[str, Any] | None = field(default_factory=dict, repr=False)
+    # name -> id() of the object the run left there (0 where it left none), to notice
+    # a name changed after the run.
+    left: dict[str, int] = field(default_factory=dict)
+    in_place: dict[str, int] = field(default_factory=dict)  # pre-run object's name -> step
+    written: list[str] = field(default_factory=list)
+    steps: list[tuple[int, str]] = field(default_factory=list)  # (step, code) that ran
+    answer: str | None = None
+    undone: bool = False
+
+    @property
+    def touched(self) -> set[str]:
+        return set(self.left) | set(self.in_place)
+
+    @property
+    def undoable(self) -> bool:
+        return self.originals is not None and not self.undone
+
+    def release(self) -> None:
+        """Drop the references to previous objects: this run can no longer be undone."""
+        self.originals = None
+
+
+class UndoHistory:
+    """The runs of one kernel, oldest first; only the last ``depth`` keep their objects."""
+
+    def __init__(self) -> None:
+        self.records: list[RunRecord] = []
+
+    def add(self, record: RunRecord, depth: int) -> None:
+        self.records.append(record)
+        kept = 0
+        for old in reversed(self.records):
+            if old.originals is None:
+                continue
+            kept += 1
+            if kept > max(depth, 0):
+                old.release()
+        del self.records[:-FORGOTTEN_IDS]
+
+    def find(self, run_id: str) -> RunRecord | None:
+        return next((r for r in self.records if r.run_id == run_id), None)
+
+    def latest_not_undone(self) -> RunRecord | None:
+        return next((r for r in reversed(self.records) if not r.undone), None)
+
+    def later_than(self, record: RunRecord) -> list[RunRecord]:
+        index = self.records.index(record)
+        return [r for r in self.records[index + 1:] if not r.undone]
+
+
+def history_of(shell) -> UndoHistory:
+    """The shell's undo history (one per kernel)."""
+    history = getattr(shell, "_codeact_undo_history", None)
+    if history is None:
+        history = UndoHistory()
+        shell._codeact_undo_history = history
+    return history
+
+
+def undo_depth(shell) -> int:
+    magics = getattr(getattr(shell, "magics_manager", None), "registry", {}).get("CodeActMagics")
+    return int(getattr(magics, "undo_depth", DEFAULT_DEPTH))
+
+
+@dataclass
+class Watched:
+    changes: NamespaceChanges | None = None
+
+
+class RunTracker:
+    """Used by the executor around each step of one run."""
+
+    def __init__(self, shell, run_id: str, task: str = ""):
+        self.shell = shell
+        self.record = RunRecord(run_id, task)
+        self._before: dict[str, Seen] | None = None
+
+    @contextmanager
+    def watch(self, step: int, code: str):
+        """Around one step; what it changed is in ``.changes`` of what this yields once the
+        block is over (also when the step was interrupted)."""
+        if self._before is None:
+            self._before = snapshot(self.shell)
+        watched = Watched()
+        try:
+            with recording_writes() as written:
+                yield watched
+        finally:
+            watched.changes = self._after_step(step, code, written)
+
+    def _after_step(self, step: int, code: str, written: list[str]) -> NamespaceChanges:
+        before, after = self._before or {}, snapshot(self.shell)
+        changes = compare(before, after, tuple(written))
+        record = self.record
+        originals = record.originals
+        for change in changes.defined:
+            originals.setdefault(change.name, MISSING)
+        for change in changes.changed:
+            if change.in_place:
+                # Only an object that was there before the run matters to undo.
+                if originals.get(change.name, before[change.name].value) is before[change.name].value:
+                    record.in_place.setdefault(change.name, step)
+            else:
+                originals.setdefault(change.name, before[change.name].value)
+        for name in changes.deleted:
+            originals.setdefault(name, before[name].value)
+        record.written += [path for path in written if path not in record.written]
+        record.steps.append((step, code))
+        self._before = after
+        return changes
+
+    def finish(self, answer: str | None = None) -> RunRecord:
+        """The run is over: note what it left, and keep it in the shell's history."""
+        record = self.record
+        record.answer = answer
+        ns = self.shell.user_ns
+        for name in record.originals:
+            record.left[name] = id(ns[name]) if name in ns else 0
+        self._before = None  # the snapshot's references go; the originals stay
+        history_of(self.shell).add(record, undo_depth(self.shell))
+        return record
