@@ -1,0 +1,120 @@
+"""``%codeact undo`` in a real kernel: the namespace goes back to how it was before a run,
+and what cannot be restored is said plainly. Runs are driven by the replay backend."""
+import json
+
+import pytest
+from kernels import run_cell, run_json, running_kernel
+
+# Every user name with its object's identity (names starting with _ are the test's own).
+SNAPSHOT = ("import json as _json\n"
+            "print(_json.dumps({k: id(v) for k, v in globals().items() if not k.startswith('_') "
+            "and k not in ('In', 'Out', 'exit', 'quit', 'get_ipython', 'open')}))")
+
+
+@pytest.fixture
+def kc():
+    with running_kernel() as (_, kc):
+        reply, text = run_cell(kc, "%load_ext codeact_jupyter")
+        assert reply["status"] == "ok", text
+        yield kc
+
+
+@pytest.fixture
+def task(kc, tmp_path):
+    """Run a task whose replies are these steps; returns the run's id."""
+    count = iter(range(1000))
+
+    def run(*steps: str) -> str:
+        path = tmp_path / f"replies-{next(count)}.json"
+        path.write_text(json.dumps([f"<execute>\n{s}\n</execute>" for s in steps] + ["Done."]))
+        reply, text = run_cell(kc, f"%codeact --backend replay --model {path} go")
+        assert reply["status"] == "ok", text
+        return value(kc, "__import__('codeact_jupyter').last_run().run_id")
+    return run
+
+
+def value(kc, expression: str):
+    """An expression's value in the kernel (JSON), leaving no name behind."""
+    return run_json(kc, f"print(__import__('json').dumps({expression}))")
+
+
+def undo(kc, run_id: str = "") -> str:
+    reply, text = run_cell(kc, f"%codeact undo {run_id}")
+    assert reply["status"] == "ok", text
+    return text
+
+
+def test_undo_removes_created_names_restores_rebound_and_deleted_ones(kc, task):
+    run_cell(kc, "a = 1\nb = [1, 2]\nc = 'deleted by the run'\nuntouched = {'k': 1}")
+    before = run_json(kc, SNAPSHOT)
+    run_id = task("a = 2\nnew = 5", "del c\nb = b + [3]\nalias = untouched")
+    during = run_json(kc, SNAPSHOT)
+    assert set(during) == {"a", "b", "new", "alias", "untouched"}
+
+    shown = undo(kc)
+    assert shown.splitlines()[0] == f"Undid run {run_id} ('go')."
+    assert "removed (the run created them): new, alias" in shown
+    assert "restored to what they were before the run: a, b, c" in shown
+    assert "could not restore" not in shown
+    # Name by name: the same names, bound to the very objects they had before.
+    after = run_json(kc, SNAPSHOT)
+    assert after == before
+    assert value(kc, "[a, b, c]") == [1, [1, 2], "deleted by the run"]
+    assert "was already undone" in undo(kc, run_id)
+
+
+def test_a_dataframe_changed_in_place_is_reported(kc, task):
+    run_cell(kc, "import pandas as pd\ndf = pd.DataFrame({'x': [1, 2, 3]})\nlog = []")
+    before = run_json(kc, SNAPSHOT)
+    task("df.loc[0, 'x'] = 99", "log.append('step 2')\ndf = df.head(2)")
+    shown = undo(kc)
+    assert "could not restore: df was changed in place by step 1" in shown
+    assert "could not restore: log was changed in place by step 2" in shown
+    assert "restored to what they were before the run: df" in shown
+    # df is its own object again (3 rows), but that object still holds the change.
+    assert run_json(kc, SNAPSHOT) == before
+    assert value(kc, "[len(df), int(df.x[0]), log]") == [3, 99, ["step 2"]]
+
+
+def test_objects_are_released_when_runs_age_out(kc, task):
+    run_cell(kc, "%config CodeActMagics.undo_depth = 2\n"
+                 "import gc, weakref\nclass Big: pass\nobj = Big()\nref = weakref.ref(obj)")
+    alive = "[gc.collect(), ref() is not None][1]"
+    first = task("obj = None")  # the run keeps the Big object, to give it back on undo
+    assert value(kc, alive) is True
+    task("x = 1")
+    assert value(kc, alive) is True  # still one of the last two runs
+    task("y = 2")
+    assert value(kc, alive) is False  # aged out: freed
+    assert "too old to undo: only the last 2 runs" in undo(kc, first)
+
+
+def test_undo_walks_back_and_a_run_is_undone_alone_only_when_no_later_run_changed_its_names(kc, task):
+    run_cell(kc, "a = 0")
+    first = task("a = 1")
+    second = task("a = a + 1\nb = 'second'")
+    third = task("z = 'third'")
+    refused = undo(kc, first)
+    assert refused.startswith(f"Run {first} was not undone: a later run changed the same names "
+                              f"(run {second} changed a). Undo the later runs first")
+    assert value(kc, "a") == 2  # nothing was touched
+
+    assert undo(kc, second).startswith(f"Undid run {second}")  # the third run is left alone
+    assert value(kc, "[a, 'b' in globals(), z]") == [1, False, "third"]
+    assert undo(kc).startswith(f"Undid run {third}")  # the latest not yet undone
+    assert undo(kc).startswith(f"Undid run {first}")
+    assert value(kc, "[a, 'z' in globals()]") == [0, False]
+    assert undo(kc) == "Nothing to undo: no codeact run in this kernel has changed anything yet.\n"
+    assert "No run nosuchrun in this kernel" in undo(kc, "nosuchrun")
+
+
+def test_names_changed_after_the_run_are_left_and_files_are_listed_not_deleted(kc, task, tmp_path):
+    out = tmp_path / "result.txt"
+    task(f"u = 'run'\nv = 'run'\nopen({str(out)!r}, 'w').write('data')")
+    run_cell(kc, "u = 'mine'")
+    shown = undo(kc)
+    assert "removed (the run created them): v" in shown
+    assert "left as they are (changed again after the run): u" in shown
+    assert f"files the run wrote (not deleted): {out}" in shown
+    assert out.read_text() == "data"
+    assert value(kc, "[u, 'v' in globals()]") == ["mine", False]
