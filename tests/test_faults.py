@@ -39,7 +39,7 @@ def test_a_step_printing_100_mb_is_cut_for_the_model_and_the_screen(ip, replay, 
     observation = record.steps[0].observation
     assert len(observation) < 2200
     assert "characters cut" in observation
-    assert observation.rstrip().endswith("999999")  # the tail is kept
+    assert observation.endswith("999999\n[defined: i (int)]")  # the tail is kept, then the changes
     shown = capsys.readouterr().out
     assert len(shown) < 300_000 and "output cut after 200,000 characters" in shown
     assert record.answer == "Done."

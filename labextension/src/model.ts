@@ -14,6 +14,7 @@ import { CONFIRM_PROMPT_PREFIX } from './events';
 import { notebookDocument } from './document';
 import { IHistoryEntry, readHistory } from './history';
 import type { RunModel } from './run';
+import { RunUndo } from './undo';
 
 /** The user's settings (schema/plugin.json); empty values leave the kernel's own. */
 export interface ISettings {
@@ -51,6 +52,8 @@ type ExecuteFuture = Kernel.IShellFuture<
 export class PanelModel {
   constructor(tracker: INotebookTracker, bridge: CodeactBridge) {
     this._bridge = bridge;
+    this.undo = new RunUndo(tracker, bridge);
+    this.undo.changed.connect(this._emit, this);
     bridge.runStarted.connect(this._onRunStarted, this);
     tracker.currentChanged.connect((_, panel) => this._setNotebook(panel));
     this._setNotebook(tracker.currentWidget);
@@ -59,6 +62,9 @@ export class PanelModel {
   get changed(): ISignal<this, void> {
     return this._changed;
   }
+
+  /** Undo of runs, and the lines under step cells saying what each step changed. */
+  readonly undo: RunUndo;
 
   get settings(): ISettings {
     return this._settings;

@@ -8,6 +8,8 @@ import * as React from 'react';
 
 import type { IHistoryEntry } from './history';
 import type { RunItem, RunModel } from './run';
+import type { RunUndo } from './undo';
+import { UndoBar } from './undoview';
 
 const DONE_TEXT: Record<string, string> = {
   answered: 'Answered',
@@ -31,12 +33,14 @@ export interface IRunProps {
   rendermime: IRenderMimeRegistry;
   /** The kernel waits for Run, Skip or Stop on the run's latest step. */
   confirming: boolean;
+  undo?: RunUndo;
 }
 
 export function RunView({
   run,
   rendermime,
-  confirming
+  confirming,
+  undo
 }: IRunProps): JSX.Element {
   const status = run.done ? run.done.reason : 'running';
   const last = run.items.length - 1;
@@ -66,7 +70,10 @@ export function RunView({
         {run.done
           ? `${DONE_TEXT[run.done.reason] ?? run.done.reason} · ${run.done.turns} turn${run.done.turns === 1 ? '' : 's'}`
           : 'Working…'}
+        {' · run '}
+        <span className="jp-codeact-runId">{run.runId}</span>
       </div>
+      {undo && <UndoBar run={run} undo={undo} />}
     </div>
   );
 }

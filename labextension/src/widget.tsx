@@ -99,6 +99,7 @@ function PanelView({
             run={run}
             rendermime={rendermime}
             confirming={run.isRunning && !!model.pendingInput?.isConfirm}
+            undo={model.undo}
           />
         ))}
       </div>
