@@ -92,6 +92,8 @@ def _refusal(shell, history, record: RunRecord | None, run_id: str | None) -> st
     if record.undone:
         return f"Run {record.run_id} was already undone."
     if record.originals is None:
+        if undo_depth(shell) <= 0:
+            return "Undo is off: CodeActMagics.undo_depth is 0, so no run keeps what undo needs."
         return (f"Run {record.run_id} is too old to undo: only the last {undo_depth(shell)} runs keep "
                 "what undo needs (CodeActMagics.undo_depth).")
     blocking = [(later, sorted(later.touched & record.touched)) for later in history.later_than(record)]

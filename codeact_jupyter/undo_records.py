@@ -57,6 +57,11 @@ class RunRecord:
         """Drop the references to previous objects: this run can no longer be undone."""
         self.originals = None
 
+    def forget(self) -> None:
+        """Aged out: keep only what says "too old" (the id, the task)."""
+        self.release()
+        self.steps, self.answer, self.written = [], None, []
+
 
 class UndoHistory:
     """The runs of one kernel, oldest first; only the last ``depth`` keep their objects."""
@@ -72,7 +77,7 @@ class UndoHistory:
                 continue
             kept += 1
             if kept > max(depth, 0):
-                old.release()
+                old.forget()
         del self.records[:-FORGOTTEN_IDS]
 
     def find(self, run_id: str) -> RunRecord | None:

@@ -47,6 +47,8 @@ interface IUndone {
 /** A run's undo, as the panel shows it. */
 export interface IUndoState {
   busy: boolean;
+  /** This window removed the run's cells: the kernel undid it. */
+  undone: boolean;
   /** What the kernel printed (the namespace part). */
   kernelText: string;
   /** What happened to the run's cells in this window. */
@@ -145,7 +147,7 @@ export class RunUndo {
   private _state(runId: string): IUndoState {
     let state = this._states.get(runId);
     if (!state) {
-      state = { busy: false, kernelText: '', cellsText: '' };
+      state = { busy: false, undone: false, kernelText: '', cellsText: '' };
       this._states.set(runId, state);
     }
     return state;
@@ -183,7 +185,9 @@ export class RunUndo {
       answer: typeof data.answer === 'string' ? data.answer : null,
       steps: Array.isArray(data.steps) ? data.steps : []
     });
-    this._state(data.run_id).cellsText = text;
+    const state = this._state(data.run_id);
+    state.cellsText = text;
+    state.undone = true;
     this._changed.emit();
     Notification.info(`CodeAct undo of run ${data.run_id}: ${text}`, {
       autoClose: 8000

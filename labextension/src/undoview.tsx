@@ -20,14 +20,14 @@ export function UndoBar(props: {
     .filter(Boolean)
     .join('\n');
   return (
-    <div className="jp-codeact-undo">
+    <div className="jp-codeact-undo" data-undone={state?.undone ?? false}>
       <button
         className="jp-codeact-button jp-codeact-undoButton"
         title={`Undo run ${run.runId}: put the kernel's variables back as they were before it, and remove the cells it inserted`}
-        disabled={state?.busy ?? false}
+        disabled={(state?.busy || state?.undone) ?? false}
         onClick={() => void undo.undo(run)}
       >
-        {state?.busy ? 'Undoing…' : 'Undo'}
+        {state?.undone ? 'Undone' : state?.busy ? 'Undoing…' : 'Undo'}
       </button>
       {text && <pre className="jp-codeact-undoResult">{text}</pre>}
     </div>

@@ -71,6 +71,8 @@ def test_the_undo_button_removes_exactly_the_inserted_cells_and_keeps_an_edited_
     assert "removed (the run created them): x, y" in shown
     assert "could not restore: base was changed in place by step 2" in shown
     assert "removed the 2 cells it inserted. Kept the cell you edited since: step 2." in shown
+    button = run.locator(".jp-codeact-undoButton")
+    assert button.inner_text() == "Undone" and button.is_disabled()
     cells = lab.cells(page)
     # The user's cells are untouched and in order; of the run's, only the edited one stays.
     assert [c["id"] for c in cells] == [before[i]["id"] for i in (0, 1, 2, 4, 6)]
