@@ -3,8 +3,8 @@ objects changed in place.
 
 Cheap by design: a snapshot is each user name's object (a reference, never a copy), its
 identity, and for the containers users mutate in place (lists, dicts, sets, NumPy arrays,
-pandas DataFrames and Series) their size and, below ``FINGERPRINT_LIMIT`` elements, a
-fingerprint of their content. Objects are compared shallowly: ``lst[0].append(1)`` on a
+pandas DataFrames and Series) their size and, below a size bound (``CONTAINER_LIMIT``...),
+a fingerprint of their content. Objects are compared shallowly: ``lst[0].append(1)`` on a
 list of lists is not seen, ``lst.append(1)`` and ``df.loc[0, "a"] = 5`` are.
 
 ``NamespaceChanges`` is the JSON-safe record of one step (names and type descriptions,
@@ -18,9 +18,12 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Elements (list items, DataFrame cells, array elements) up to which content is
-# fingerprinted; larger objects are compared by identity and size only.
-FINGERPRINT_LIMIT = 200_000
+# Sizes up to which content is fingerprinted (a few milliseconds each); larger objects
+# are compared by identity and size only. Python containers are hashed item by item in
+# Python, pandas objects and arrays in C.
+CONTAINER_LIMIT = 50_000  # list, dict or set items
+PANDAS_LIMIT = 250_000  # DataFrame cells, Series rows
+ARRAY_LIMIT = 250_000  # NumPy array elements
 # Names per kind shown in the model's line; the rest are counted.
 LINE_NAMES = 10
 
@@ -130,36 +133,32 @@ def compare(before: dict[str, Seen], after: dict[str, Seen],
 
 
 def describe(value: Any) -> str:
-    """A short type description: ``DataFrame, 3×2``, ``Series, 3 rows``, ``list, 5 items``."""
+    """A short type description: ``DataFrame, 3×2``, ``Series, 3 rows``, ``list, 5 items``.
+    Strings get none: the length of a secret is withheld too (redaction.py)."""
     kind = type(value).__name__
     try:
         if _is_pandas(value, "DataFrame"):
             return f"DataFrame, {value.shape[0]:,}×{value.shape[1]:,}"
         if _is_pandas(value, "Series"):
-            return f"Series, {len(value):,} rows"
+            return f"Series, {_count(len(value), 'row')}"
         if _is_array(value):
             return f"{kind}, {'×'.join(str(n) for n in value.shape) or 'scalar'} {value.dtype}"
-        if isinstance(value, (str, bytes, bytearray)):
-            return f"{kind}, {len(value):,} chars" if isinstance(value, str) else f"{kind}, {len(value):,} bytes"
         if isinstance(value, (list, tuple, dict, set, frozenset)):
-            return f"{kind}, {len(value):,} items"
+            return f"{kind}, {_count(len(value), 'item')}"
     except Exception:  # a user object with a broken __len__ or shape
         pass
     return kind
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _size_and_fingerprint(value: Any) -> tuple[tuple | None, Any]:
     try:
-        if isinstance(value, list):
-            return (len(value),), _ids_hash(value) if len(value) <= FINGERPRINT_LIMIT else None
-        if isinstance(value, dict):
-            if len(value) > FINGERPRINT_LIMIT:
-                return (len(value),), None
-            return (len(value),), hash(tuple((id(k), id(v)) for k, v in value.items()))
-        if isinstance(value, set):
-            return (len(value),), hash(frozenset(map(id, value))) if len(value) <= FINGERPRINT_LIMIT else None
-        if isinstance(value, bytearray):
-            return (len(value),), _digest(value) if len(value) <= FINGERPRINT_LIMIT * 8 else None
+        if isinstance(value, (list, dict, set, bytearray)):
+            small = len(value) <= (CONTAINER_LIMIT * 64 if isinstance(value, bytearray) else CONTAINER_LIMIT)
+            return (len(value),), _container_fingerprint(value) if small else None
         if _is_pandas(value, "DataFrame") or _is_pandas(value, "Series"):
             return _pandas_fingerprint(value)
         if _is_array(value):
@@ -169,8 +168,14 @@ def _size_and_fingerprint(value: Any) -> tuple[tuple | None, Any]:
     return None, None
 
 
-def _ids_hash(items) -> int:
-    return hash(tuple(map(id, items)))
+def _container_fingerprint(value) -> Any:
+    if isinstance(value, list):
+        return hash(tuple(map(id, value)))
+    if isinstance(value, dict):
+        return hash(tuple(map(id, value))), hash(tuple(map(id, value.values())))
+    if isinstance(value, set):
+        return sum(map(id, value))  # the order of a set's items means nothing
+    return _digest(value)
 
 
 def _digest(data) -> bytes:
@@ -193,7 +198,7 @@ def _pandas_fingerprint(value) -> tuple[tuple, Any]:
     columns = tuple(map(str, value.columns)) if hasattr(value, "columns") else (str(value.name),)
     dtypes = tuple(map(str, value.dtypes)) if hasattr(value, "columns") else (str(value.dtype),)
     size = (*value.shape, hash(columns), hash(dtypes))
-    if value.size > FINGERPRINT_LIMIT:
+    if value.size > PANDAS_LIMIT:
         return size, None
     try:
         rows = pandas.util.hash_pandas_object(value, index=True).to_numpy()
@@ -206,6 +211,6 @@ def _array_fingerprint(value) -> tuple[tuple, Any]:
     import numpy
 
     size = (*value.shape, str(value.dtype))
-    if value.size > FINGERPRINT_LIMIT or value.dtype == object:
+    if value.size > ARRAY_LIMIT or value.dtype == object:
         return size, None
     return size, _digest(numpy.ascontiguousarray(value).view(numpy.uint8).tobytes())

@@ -104,3 +104,10 @@ def test_a_step_that_fails_halfway_reports_what_it_did_before_the_error(ip, repl
     record, _ = run(ip, path)
     assert record.steps[0].status == "error"
     assert record.steps[0].observation.endswith("ValueError: boom\n[defined: half (int)]")
+
+
+def test_a_secrets_line_names_it_and_says_nothing_of_its_value(ip, replay):
+    path = replay([step("api_key = str(7 ** 40)\nkeys = [api_key]"), "Done."])
+    record, _ = run(ip, path)
+    assert record.steps[0].observation == ("Observation:\n[The code ran successfully and printed "
+                                           "nothing.]\n[defined: api_key (str), keys (list, 1 item)]")

@@ -258,7 +258,8 @@ export class RunUndo {
         return;
       }
       const cell = panel.content.widgets.find((widget: Cell) => {
-        const mark = widget.model.getMetadata('codeact') as CellMark | undefined;
+        const mark = widget.model.getMetadata('codeact') as
+          CellMark | undefined;
         return mark?.run_id === run.runId && mark.step === step;
       });
       if (!cell) {
