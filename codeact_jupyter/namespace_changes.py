@@ -202,7 +202,7 @@ def _pandas_fingerprint(value) -> tuple[tuple, Any]:
         return size, None
     try:
         rows = pandas.util.hash_pandas_object(value, index=True).to_numpy()
-    except TypeError:  # unhashable cells (lists in an object column): size only
+    except Exception:  # unhashable cells (lists in an object column): size only
         return size, None
     return size, _digest(rows.tobytes())
 

@@ -95,3 +95,27 @@ def test_codeact_undo_in_a_cell_removes_the_runs_cells(lab, page):
     assert [c["id"] for c in cells[:4]] == [before[i]["id"] for i in (0, 1, 2, 6)]
     assert "Undid run" in str(cells[4]["outputs"])
     assert lab.kernel_output(page, "print('x' in globals())") == "False\n"
+
+
+def test_a_panel_task_is_undone_from_its_undo_button(lab, page):
+    replies = lab.write_replies("undo-panel-task.json", STEPS)
+    lab.set_settings(backend="replay", model=str(replies))
+    lab.write_notebook("undo-panel-task.ipynb", [new_code_cell("base = [1]"), new_code_cell("after = 2")])
+    lab.open(page, "undo-panel-task.ipynb")
+    before = lab.cells(page)
+    lab.kernel_output(page, "base = [1]")
+    page.locator(".jp-Notebook .jp-Cell").nth(0).click()  # steps go below the active cell
+    page.locator('.lm-TabBar-tab[data-id="codeact-panel"]').click()
+    page.locator(".jp-codeact-taskInput").fill("what is 6*7?")
+    page.locator(".jp-codeact-send").click()
+    run = page.locator('.jp-codeact-run[data-status="answered"][data-origin="panel"]')
+    run.wait_for(timeout=60_000)
+    lab.wait_idle(page)
+    assert len(lab.cells(page)) == 5
+
+    run.locator(".jp-codeact-undoButton").click()
+    run.locator('.jp-codeact-undo[data-undone="true"]').wait_for(timeout=30_000)
+    lab.wait_idle(page)
+    assert "removed the 3 cells it inserted." in run.locator(".jp-codeact-undoResult").inner_text()
+    assert [c["id"] for c in lab.cells(page)] == [c["id"] for c in before]
+    assert lab.kernel_output(page, "print('x' in globals(), base)") == "False [1, 43]\n"
