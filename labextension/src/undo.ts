@@ -8,11 +8,9 @@
  *   opens a comm on target `codeact_undo` with the run's id, its steps' code and its
  *   answer, and closes it at once (it never waits). The window that sent the request
  *   removes the cells it inserted for that run, keeping those the user edited since.
- * - Each step's observation carries the names it defined, changed or deleted; a small
- *   line under the step's cell shows them.
+ * - It also shows, under each step's cell, what the step changed (stepchanges.ts).
  */
 import { Notification } from '@jupyterlab/apputils';
-import type { Cell } from '@jupyterlab/cells';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import type {
   INotebookModel,
@@ -25,17 +23,10 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { CodeactBridge } from './bridge';
 import type { CellMark, CodeactEvent } from './events';
 import type { RunModel } from './run';
+import { showStepChanges } from './stepchanges';
 
 export const UNDO_COMM_TARGET = 'codeact_undo';
 const CUT_NOTE = '\n\n*(The answer was cut at the token limit.)*';
-
-/** NamespaceChanges.to_dict() of codeact_jupyter/namespace_changes.py. */
-export interface INamespaceChanges {
-  defined: { name: string; kind: string; in_place: boolean }[];
-  changed: { name: string; kind: string; in_place: boolean }[];
-  deleted: string[];
-  written: string[];
-}
 
 /** What the kernel sends on `codeact_undo` once it has undone a run. */
 interface IUndone {
@@ -53,37 +44,6 @@ export interface IUndoState {
   kernelText: string;
   /** What happened to the run's cells in this window. */
   cellsText: string;
-}
-
-/** `defined: top3 (Series, 3 rows); changed: df (in place); deleted: tmp`, or ''. */
-export function changesText(changes: INamespaceChanges | null): string {
-  if (!changes) {
-    return '';
-  }
-  const parts: string[] = [];
-  const names = (items: string[]): string => items.join(', ');
-  if (changes.defined?.length) {
-    parts.push(
-      'defined: ' + names(changes.defined.map(c => `${c.name} (${c.kind})`))
-    );
-  }
-  if (changes.changed?.length) {
-    parts.push(
-      'changed: ' +
-        names(
-          changes.changed.map(
-            c => `${c.name} (${c.in_place ? 'in place' : c.kind})`
-          )
-        )
-    );
-  }
-  if (changes.deleted?.length) {
-    parts.push('deleted: ' + names(changes.deleted));
-  }
-  if (changes.written?.length) {
-    parts.push('wrote: ' + names(changes.written));
-  }
-  return parts.join('; ');
 }
 
 export class RunUndo {
@@ -241,45 +201,9 @@ export class RunUndo {
 
   private _onEvent(run: RunModel, event: CodeactEvent): void {
     this._runs.set(run.runId, run);
-    if (event.type !== 'observation') {
-      return;
+    if (event.type === 'observation') {
+      showStepChanges(this._tracker, run, event);
     }
-    const changes = (event as { changes?: INamespaceChanges | null }).changes;
-    const line = changesText(changes ?? null);
-    if (line) {
-      this._showUnderCell(run, event.step, line);
-    }
-  }
-
-  /** A small line under the step's cell (not an output: nothing is saved in the file). */
-  private _showUnderCell(run: RunModel, step: number, line: string): void {
-    this._tracker.forEach(panel => {
-      if (panel.context !== run.context) {
-        return;
-      }
-      const cell = panel.content.widgets.find((widget: Cell) => {
-        const mark = widget.model.getMetadata('codeact') as
-          CellMark | undefined;
-        return mark?.run_id === run.runId && mark.step === step;
-      });
-      if (!cell) {
-        return;
-      }
-      void cell.ready.then(() => {
-        let note = cell.node.querySelector<HTMLElement>('.jp-codeact-changes');
-        if (!note) {
-          note = document.createElement('div');
-          note.className = 'jp-codeact-changes';
-          const outputs = cell.node.querySelector('.jp-Cell-outputWrapper');
-          if (outputs) {
-            outputs.after(note);
-          } else {
-            cell.node.appendChild(note);
-          }
-        }
-        note.textContent = line;
-      });
-    });
   }
 
   private _kernels = new WeakSet<Kernel.IKernelConnection>();
