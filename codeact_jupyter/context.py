@@ -33,10 +33,11 @@ class CellRecord:
     label: str  # "In [3]" or "Markdown"
     source: str
     result: str = ""  # latest result or error, already shortened
-    key: str = ""  # stable id: "h3" (history entry 3), "d5" (document cell 5)
+    key: str = ""  # stable id: "h3" (history entry 3), "cell:<id>" or "d5" (document cell)
     result_kind: str = "output"  # or "error"
     cut: int = 0  # characters of the result left out
     private: bool = False  # never sent: first line "# codeact: private", or tagged
+    defines: tuple[str, ...] = ()  # a private cell's names, left out of the variables too
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,30 @@ class ContextPart:
 
 def is_private(source: str, tags=()) -> bool:
     return PRIVATE_TAG in (tags or ()) or bool(_PRIVATE_LINE.match(source or ""))
+
+
+def defined_names(source: str) -> tuple[str, ...]:
+    """Names a cell binds at top level (``x = ...``, ``def f``, ``import os``), best effort:
+    a private cell's variables are not summarised either."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # magics, shell escapes: nothing known
+        return ()
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names]
+    return tuple(dict.fromkeys(names))
+
+
+def _private(label: str, key: str, source: str) -> CellRecord:
+    return CellRecord(label, "", key=key, private=True, defines=defined_names(source))
 
 
 class ErrorLog:
@@ -128,7 +153,7 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
             continue
         label, key = f"In [{count}]", f"h{count}"
         if is_private(source):  # nothing of it is read, not even its result
-            cells.append(CellRecord(label, "", key=key, private=True))
+            cells.append(_private(label, key, source))
             continue
         kind = "output"
         if count in errors:
@@ -158,9 +183,9 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
         label = "Markdown" if markdown else f"In [{count}]" if count else "In [ ]"
         if index == active and not markdown:
             label += " (active cell)"
-        key = f"d{index}"
+        key = f"cell:{cell['id']}" if cell.get("id") else f"d{index}"  # ids survive edits
         if is_private(source, (cell.get("metadata") or {}).get("tags")):
-            cells.append(CellRecord(label, "", key=key, private=True))
+            cells.append(_private(label, key, "" if markdown else source))
         elif markdown:
             cells.append(CellRecord("Markdown", source, key=key))
         else:
@@ -195,10 +220,11 @@ def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
     exclude = set(exclude)
     measure = _Measure(count_tokens, redactor)
     parts: list[ContextPart] = []
-    var_parts = variable_parts(shell, budget_tokens // 3, measure, exclude) if include in ("all", "vars") else []
+    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    hidden = exclude | {f"var:{name}" for cell in cells if cell.private for name in cell.defines}
+    var_parts = variable_parts(shell, budget_tokens // 3, measure, hidden) if include in ("all", "vars") else []
     remaining = budget_tokens - sum(p.tokens for p in var_parts if p.sent)
     if include in ("all", "cells"):
-        cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
         parts += cell_parts(cells, remaining, measure, exclude)
     else:
         parts.append(measure.part("note", "note:cells", "", "The user chose not to share the notebook's cells."))

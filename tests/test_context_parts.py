@@ -13,19 +13,21 @@ def parts_of(ip, budget=3000, **options):
 
 
 def test_each_cell_output_error_and_variable_is_a_part_and_they_render_to_the_context(ip):
+    n = ip.execution_count  # the session's history numbering goes on from earlier tests
     ip.run_cell("a = 21", store_history=True)
     ip.run_cell("a * 2", store_history=True)
     ip.run_cell("undefined_name", store_history=True)
     parts = parts_of(ip)
     by_label = {(p.kind, p.label): p for p in parts}
-    assert by_label[("source", "In [1]")].text == "[In [1]]\na = 21"
-    assert by_label[("output", "In [2] output")].text == "[Out[2]: 42]"
-    assert "NameError" in by_label[("error", "In [3] output")].text
+    assert by_label[("source", f"In [{n}]")].text == f"[In [{n}]]\na = 21"
+    assert by_label[("output", f"In [{n + 1}] output")].text == f"[Out[{n + 1}]: 42]"
+    assert "NameError" in by_label[("error", f"In [{n + 2}] output")].text
     assert by_label[("variable", "a")].text == "a: int = 21"
     assert all(p.tokens == approx_tokens(p.text) for p in parts)
     # The rendered parts are the text the model reads, and a task sends exactly that.
     text = render_context(parts)
-    assert text.startswith("Cells of the notebook so far, oldest first:\n\n[In [1]]\na = 21\n\n[In [2]]\na * 2\n[Out[2]: 42]")
+    assert text.startswith("Cells of the notebook so far, oldest first")
+    assert f"\n\n[In [{n}]]\na = 21\n\n[In [{n + 1}]]\na * 2\n[Out[{n + 1}]: 42]\n\n" in text
     assert text.endswith("Live variables in the kernel:\na: int = 21")
     errors = ip.magics_manager.registry["CodeActMagics"].error_log.errors
     assert text == build_context(ip, 3000, approx_tokens, errors=errors,
@@ -57,8 +59,9 @@ def test_a_cell_marked_private_sends_neither_its_source_nor_its_output(ip, repla
     ip.run_cell("# codeact: private\nprint('PRIVATE-OUTPUT')\n'PRIVATE-RESULT'", store_history=True)
     ip.run_cell("#   CodeAct: private (my notes)\n1/0", store_history=True)
     parts = parts_of(ip)
-    private = [p for p in parts if not p.sent]
-    assert len(private) == 2 and all(p.text == "" and p.kind == "source" for p in private)
+    private = [p for p in parts if not p.sent][-2:]  # earlier tests' cells are history too
+    assert [p.key for p in private] == [f"h{ip.execution_count - 2}", f"h{ip.execution_count - 1}"]
+    assert all(p.text == "" and p.kind == "source" for p in private)
     assert private[0].cut == "private cell (# codeact: private)"
 
     path = replay(["Done."])
