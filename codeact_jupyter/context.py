@@ -221,8 +221,9 @@ def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
     measure = _Measure(count_tokens, redactor)
     parts: list[ContextPart] = []
     cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    hidden = exclude | {f"var:{name}" for cell in cells if cell.private for name in cell.defines}
-    var_parts = variable_parts(shell, budget_tokens // 3, measure, hidden) if include in ("all", "vars") else []
+    private = {name for cell in cells if cell.private for name in cell.defines}
+    var_parts = variable_parts(shell, budget_tokens // 3, measure, exclude, private) \
+        if include in ("all", "vars") else []
     remaining = budget_tokens - sum(p.tokens for p in var_parts if p.sent)
     if include in ("all", "cells"):
         parts += cell_parts(cells, remaining, measure, exclude)
@@ -283,22 +284,29 @@ def _cell_group(cell: CellRecord, measure, exclude: set) -> list[ContextPart]:
     return group
 
 
-def variable_parts(shell, budget_tokens: int, measure, exclude: set) -> list[ContextPart]:
+def variable_parts(shell, budget_tokens: int, measure, exclude: set, private=frozenset()) -> list[ContextPart]:
     """A heading and one part per live variable; past ``budget_tokens`` the middle ones are
-    left out (the first and the last defined are kept)."""
+    left out (the first and the last defined are kept). Names a private cell defines are
+    left out altogether; unticked ones are listed, not sent."""
     secret = measure.redactor.withholds if measure.redactor is not None else None
     lines = [(name, line) for name, line in variable_summaries(shell, secret_name=secret)
-             if f"var:{name}" not in exclude]
+             if name not in private]
     if not lines:
         return []
     parts = []
     for name, line in lines:
+        if f"var:{name}" in exclude:
+            parts.append(ContextPart("variable", f"var:{name}", name, "", cut="unticked", sent=False,
+                                     block="variables"))
+            continue
         withheld = bool(name) and secret is not None and measure.redactor.is_secret_name(name) \
             and "[redacted:" in line
         part = measure.part("variable" if name else "note", f"var:{name}" if name else "note:more-variables",
                             name or "more variables", line, block="variables")
         parts.append(replace(part, redacted=part.redacted + withheld) if withheld else part)
     parts = _fit_variables(parts, budget_tokens, measure)
+    if not any(p.sent for p in parts):
+        return [measure.part("note", "note:variables", "", "The user shares none of the kernel's variables.")] + parts
     heading = measure.part("note", "note:variables", "variables", "Live variables in the kernel:",
                            block="variables")
     return [heading] + parts
@@ -307,7 +315,7 @@ def variable_parts(shell, budget_tokens: int, measure, exclude: set) -> list[Con
 def _fit_variables(parts: list[ContextPart], budget_tokens: int, measure) -> list[ContextPart]:
     if sum(p.tokens for p in parts) <= budget_tokens:
         return parts
-    keep = [False] * len(parts)
+    keep = [not p.sent for p in parts]  # unticked ones stay listed
     head, tail, used = 0, len(parts) - 1, 0
     while head <= tail:  # alternately from the first and the last variable
         index = head if (head + len(parts) - 1 - tail) % 2 == 0 else tail
@@ -317,7 +325,9 @@ def _fit_variables(parts: list[ContextPart], budget_tokens: int, measure) -> lis
         head, tail = (head + 1, tail) if index == head else (head, tail - 1)
     out, dropped = [], 0
     for part, kept in zip(parts, keep):
-        if kept:
+        if kept and not part.sent:
+            out.append(part)
+        elif kept:
             if dropped:
                 out.append(measure.part("note", "note:variables-cut", "",
                                         f"[... {dropped} variables left out for length ...]", block="variables"))

@@ -107,7 +107,7 @@ def test_unticked_parts_are_listed_but_not_sent(ip):
     assert f"[In [{start + 2}]]\n'OUTPUT-TO-DROP'" in text and "keep = 1" in text
     assert "drop_me: int = 2" in text
     unticked = {p.key for p in parts if p.cut == "unticked"}
-    assert unticked == {f"h{start + 1}", f"h{start + 2}:output"}
+    assert unticked == {f"h{start + 1}", f"h{start + 2}:output", "var:keep"}  # to tick back in
 
 
 def test_too_many_variables_keep_the_first_and_the_last_whole(ip):
