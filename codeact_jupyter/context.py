@@ -244,7 +244,7 @@ def cell_parts(cells: list[CellRecord], budget_tokens: int, measure, exclude: se
     for index in range(len(cells) - 1, -1, -1):
         cell = cells[index]
         if cell.private or cell.key in exclude:
-            why = "private cell (# codeact: private)" if cell.private else "unticked"
+            why = "private cell" if cell.private else "unticked"
             kept.append([ContextPart("source", cell.key, cell.label, "", cut=why, sent=False)])
             continue
         group = _cell_group(cell, measure, exclude)

@@ -39,7 +39,7 @@ def test_the_command_prints_each_part_with_its_tokens_cuts_and_redactions(ip, ca
     assert " · source · 1 value redacted" not in out  # counts come before what was redacted
     assert any(line.startswith("── In [") and line.endswith("tokens · 1 value redacted ──") for line in lines)
     assert any("output · " in line and "characters of output cut" in line for line in lines)
-    assert any(line.endswith("· not sent: private cell (# codeact: private) ──") for line in lines)
+    assert any(line.endswith("· not sent: private cell ──") for line in lines)
     assert "PRIVATE" not in out.replace("private", "")
     assert SECRET not in out
     assert out.rstrip().endswith("Task: what is z?")

@@ -62,7 +62,7 @@ def test_a_cell_marked_private_sends_neither_its_source_nor_its_output(ip, repla
     private = [p for p in parts if not p.sent][-2:]  # earlier tests' cells are history too
     assert [p.key for p in private] == [f"h{ip.execution_count - 2}", f"h{ip.execution_count - 1}"]
     assert all(p.text == "" and p.kind == "source" for p in private)
-    assert private[0].cut == "private cell (# codeact: private)"
+    assert private[0].cut == "private cell"
 
     path = replay(["Done."])
     ip.run_cell(f"%codeact --model {path} what is here?", store_history=True)

@@ -238,8 +238,7 @@ function PartRow(props: {
   // Private cells and parts cut for length cannot be ticked back in from here.
   const fixed = !part.sent && part.cut !== 'unticked';
   const ticked = !fixed && model.isTicked(part.key);
-  const label =
-    part.kind === 'source' ? part.label : `${part.label} (${part.kind})`;
+  const label = part.kind === 'error' ? `${part.label} (error)` : part.label;
   const facts = [
     part.sent ? `${part.tokens.toLocaleString()} tokens` : '',
     part.cut && part.cut !== 'unticked' ? part.cut : '',
