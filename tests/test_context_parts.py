@@ -1,9 +1,22 @@
 """The notebook context as a list of parts: each cell's source and output, each variable, the
 notes, each with its text as sent, its token count, what was cut and what was redacted."""
+import pytest
+
 import codeact_jupyter
 from codeact_jupyter.backends.base import approx_tokens
 from codeact_jupyter.context import build_context, context_parts, render_context
 from codeact_jupyter.redaction import Redactor
+
+
+@pytest.fixture(autouse=True)
+def _forget_this_tests_cells(ip):
+    """The shell's history outlives a test: blank the cells stored here, so that later
+    tests' contexts (and their redaction counts) never see this test's fake secrets."""
+    history = ip.history_manager
+    start = len(history.input_hist_raw)
+    yield
+    for entries in (history.input_hist_raw, history.input_hist_parsed):
+        entries[start:] = [""] * (len(entries) - start)
 
 
 def parts_of(ip, budget=3000, **options):
@@ -117,3 +130,19 @@ def test_too_many_variables_keep_the_first_and_the_last_whole(ip):
     assert "variable_00: int = 0" in text and "variable_49: int = 49" in text
     assert "variables left out for length ...]" in text
     assert "variable_25" not in text
+
+
+def test_a_key_column_and_hashes_are_summarised_as_they_are(ip):
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256(b"row").hexdigest()
+    ip.user_ns["lookup"] = pd.DataFrame({"key": ["alpha", "beta"], "sha256": [digest, digest]})
+    ip.user_ns["sort_key"] = len
+    parts = {p.label: p for p in parts_of(ip) if p.kind == "variable"}
+    text = parts["lookup"].text
+    assert text.startswith("lookup: DataFrame, 2 rows × 2 columns: key (") and "), sha256 (" in text
+    assert "redacted" not in text
+    assert parts["sort_key"].text.startswith("sort_key: builtin_function_or_method")
+    assert parts["lookup"].redacted == parts["sort_key"].redacted == 0
