@@ -126,7 +126,8 @@ export class ManifestModel {
       });
       future.onIOPub = msg => {
         if (msg.header.msg_type === 'display_data') {
-          const content = msg.content as KernelMessage.IDisplayDataMsg['content'];
+          const content =
+            msg.content as KernelMessage.IDisplayDataMsg['content'];
           const data = content.data[MANIFEST_MIME];
           if (data) {
             manifest = data as unknown as IManifest;
@@ -186,7 +187,7 @@ export function ManifestView(props: {
   }
   const summary = manifest
     ? manifest.summary
-    : model.error ?? 'Context: reading the notebook…';
+    : (model.error ?? 'Context: reading the notebook…');
   return (
     <div className="jp-codeact-manifest" data-loading={model.loading}>
       <div className="jp-codeact-manifestHeader">
