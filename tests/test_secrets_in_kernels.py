@@ -205,6 +205,14 @@ def test_the_panels_manifest_and_unticked_parts(kernel):
     assert "TAGGED" not in json.dumps(manifest)
     assert {"cell:keep-me", "cell:untick-me", "cell:quiet-output:output", "var:hidden_var"} <= set(keys)
 
+    request = {"task": "", "notebook": notebook, "settings": {"context": "vars"}}  # the panel setting
+    status, shown, messages = execute(kernel, panel_call("context_manifest", request))
+    assert status == "ok", shown
+    manifest = next(m["content"]["data"]["application/vnd.codeact.manifest+json"]
+                    for m in messages if m["msg_type"] == "display_data")
+    assert manifest["summary"].startswith("Context: 0 cells, ")
+    assert "kept_cell" not in json.dumps(manifest) and "visible_var" in json.dumps(manifest)
+
     with ChatServer(["Seen."]) as server:
         request = {"task": "look", "notebook": notebook, "exclude": ["cell:untick-me", "cell:quiet-output:output",
                                                                     "var:hidden_var"],
