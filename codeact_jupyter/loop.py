@@ -153,11 +153,12 @@ class CodeActLoop:
         text = self.redact(format_observation(result.outputs, result.status, self.settings.observation_limit,
                                               timeout=self.settings.step_timeout,
                                               changes=changes.line() if changes else ""))
-        self.run.steps.append(Step(code, text, result.status, result.outputs, result.execution_count,
+        outputs = self.redactor.redact_outputs(result.outputs)  # kept and sent to views
+        self.run.steps.append(Step(code, text, result.status, outputs, result.execution_count,
                                    changes=changes))
         self.run.messages.append({"role": "user", "content": text})
         yield Observation(step=number, code=code, text=text, status=result.status,
-                          outputs=result.outputs, execution_count=result.execution_count,
+                          outputs=outputs, execution_count=result.execution_count,
                           changes=changes.to_dict() if changes else None)
         yield from self._withheld_notice()
         return result.status == "interrupted"

@@ -12,10 +12,10 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, List, TraitError, Unicode, Union, validate
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, Union, validate
 
 from .backends.base import BackendConfig
-from .context import ErrorLog
+from .context import CONTEXT_CHOICES, ErrorLog
 from .input_rewrite import codeact_input_transformer
 from .magic_options import check_limits, split_line
 from .settings import TaskSettings
@@ -79,6 +79,9 @@ class CodeActMagics(Magics):
     redact_allow = List(Unicode(), help="Variable names never masked.").tag(config=True)
     undo_depth = Int(5, help="Runs that can be undone (%codeact undo): each keeps the objects "
                      "its steps replaced or deleted until it is older than this.").tag(config=True)
+    context = Enum(CONTEXT_CHOICES, default_value="all", help="What of the notebook the model is "
+                   "sent with a task: all (cells and variables), cells, vars or none. A cell whose "
+                   "first line is `# codeact: private` is never sent.").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -108,6 +111,8 @@ class CodeActMagics(Magics):
     @argument("--timeout", type=float, default=None, help="Seconds per step; 0: no limit (default 300).")
     @argument("--confirm", action="store_true", default=None, help="Ask before each step: run, skip or stop.")
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
+    @argument("--context", choices=CONTEXT_CHOICES, default=None, help="What of the notebook is "
+              "sent: all (default), cells, vars or none.")
     @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
               "the cell body continues it. Sent as written: no $name or {expr} expansion.")
     @no_var_expand
@@ -184,9 +189,17 @@ class CodeActMagics(Magics):
             redact=self.redact,
             redact_patterns=tuple(self.redact_patterns),
             redact_allow=tuple(self.redact_allow),
+            context=_context_choice(pick("context", self.context)),
         )
         check_limits(settings.max_turns, settings.step_timeout)
         return settings
+
+
+def _context_choice(value) -> str:
+    if value not in CONTEXT_CHOICES:
+        raise UsageError(f"--context (context) must be one of {', '.join(CONTEXT_CHOICES)}: what of "
+                         f"the notebook the model is sent. Got {value!r}.")
+    return value
 
 
 def resolve_settings(shell, overrides: dict) -> TaskSettings:

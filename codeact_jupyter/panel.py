@@ -6,6 +6,7 @@ the same comm (lab_bridge) carries its events back.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from .events import Done, Error
@@ -15,14 +16,15 @@ from .runner import run_task
 from .views import hide_live_output
 
 # Keys of a panel request's "settings" that are passed on as task overrides.
-OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm")
+OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context")
 
 
 def run_panel_task(request_json: str) -> None:
     """Run a task sent by the side panel, mirroring its events back to it.
 
     ``request_json``: ``{"task": str, "settings": {backend, model, base_url, max_turns,
-    timeout, confirm}, "notebook": {"cells": [...], "active_cell": int}}``. Empty settings
+    timeout, confirm, context}, "notebook": {"cells": [...], "active_cell": int},
+    "exclude": [part keys the user unticked in the manifest]}``. Empty settings
     fall back to the kernel's own (``%config CodeActMagics...``, environment, defaults).
     The panel sends no API key: the kernel reads OPENAI_API_KEY from its environment.
     """
@@ -30,8 +32,6 @@ def run_panel_task(request_json: str) -> None:
 
     request = json.loads(request_json)
     task = str(request.get("task") or "").strip()
-    overrides = {key: value for key, value in (request.get("settings") or {}).items()
-                 if key in OVERRIDE_KEYS and value not in (None, "")}
     notebook = request.get("notebook")
     shell = get_ipython()
     show_steps = hide_live_output()  # the panel's request has no cell: steps show in theirs
@@ -41,13 +41,33 @@ def run_panel_task(request_json: str) -> None:
                 _fail(bridge, "The task is empty: say what the agent should do.")
                 return
             try:
-                settings = resolve_settings(shell, overrides)
+                settings = panel_settings(shell, request)
             except Exception as exc:  # a bad setting: tell the panel, as the magic would
                 _fail(bridge, f"Invalid settings: {exc}")
                 return
             run_task(shell, task, settings, [bridge], notebook=notebook)
     finally:
         show_steps()
+
+
+def context_manifest(request_json: str) -> None:
+    """What a panel task would send (context_manifest.py), for the panel to show before it
+    is sent: published as one display_data of MANIFEST_MIME. The request is run_panel_task's."""
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    from .context_manifest import MANIFEST_MIME, panel_manifest
+
+    data = panel_manifest(get_ipython(), json.loads(request_json))
+    publish_display_data({MANIFEST_MIME: data, "text/plain": data["summary"]})
+
+
+def panel_settings(shell, request: dict):
+    """The task settings of a panel request, with the parts the user unticked."""
+    overrides = {key: value for key, value in (request.get("settings") or {}).items()
+                 if key in OVERRIDE_KEYS and value not in (None, "")}
+    exclude = tuple(str(key) for key in request.get("exclude") or ())
+    return dataclasses.replace(resolve_settings(shell, overrides), context_exclude=exclude)
 
 
 def _fail(bridge: LabBridge, message: str) -> None:

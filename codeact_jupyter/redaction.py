@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from itertools import islice
 from dataclasses import dataclass, field
 
+_BINARY = {"application/pdf", "application/octet-stream"}
 # Values shorter than this are not searched for in free text (see the module docstring).
 MIN_FREE_TEXT = 6
 _MAX_VALUES_PER_VARIABLE = 100
 _MAX_DEPTH = 4
+_MAX_OUT_ENTRIES = 1000
 
 # Word parts that make a name look secret: ``api_key`` -> api, key. Plurals are left out on
 # purpose where they usually hold ordinary words (``tokens``, ``keys``).
@@ -93,6 +95,7 @@ class Redactor:
     enabled: bool = True
     _withheld: dict[str, str] = field(default_factory=dict)  # value -> label, never shown
     _reported: int = 0
+    masks: int = 0  # masks made so far (each occurrence), to count a part's redactions
 
     @classmethod
     def for_task(cls, namespace: Mapping | None = None, environ: Mapping | None = None,
@@ -111,10 +114,19 @@ class Redactor:
         for name, value in sorted((namespace or {}).items(), key=lambda item: item[0] in ("Out", "In")):
             if isinstance(name, str) and not name.startswith("_") and name not in redactor.allow:
                 try:
-                    redactor._collect(value, name, looks_secret(name), 0, [0])
+                    if name == "Out" and isinstance(value, dict):
+                        redactor._collect_outputs(value)
+                    else:
+                        redactor._collect(value, name, looks_secret(name), 0, [0])
                 except Exception:  # a user's dict subclass whose items() fails: skip it
                     continue
         return redactor
+
+    def _collect_outputs(self, out: dict) -> None:
+        """IPython's output cache: the newest results first, each with its own budget (a
+        long session's Out holds thousands; the first hundred are the least likely shown)."""
+        for count, value in islice(reversed(list(out.items())), _MAX_OUT_ENTRIES):
+            self._collect(value, f"Out[{count}]", False, 1, [0])
 
     def is_secret_name(self, name: str) -> bool:
         return self.enabled and name not in self.allow and looks_secret(name)
@@ -179,8 +191,32 @@ class Redactor:
         text = _URL_PASSWORD.sub(self._url_password, text)
         return _ASSIGNED.sub(self._assigned, text)
 
+    def redact_outputs(self, outputs: list[dict]) -> list[dict]:
+        """A step's nbformat outputs with their text redacted, for what is stored and sent to
+        views (last_run().steps, the Observation event, the panel's trace); binary payloads
+        (images, PDF) are kept as they are."""
+        if not self.enabled:
+            return outputs
+        counted = dict(self._withheld), self.masks  # withheld from views, not the model
+        try:
+            return [self._redact_json(output, None) for output in outputs]
+        finally:
+            self._withheld, self.masks = counted
+
+    def _redact_json(self, value, mime: str | None):
+        if isinstance(value, str):
+            return value if mime in _BINARY or (mime or "").startswith("image/") and "svg" not in mime \
+                else self.redact(value)
+        if isinstance(value, list):
+            return [self._redact_json(item, mime) for item in value]
+        if isinstance(value, dict):
+            return {key: self._redact_json(item, key if "/" in str(key) else mime)
+                    for key, item in value.items()}
+        return value
+
     def _sub(self, pattern: re.Pattern, label: str, text: str, value: str | None = None) -> str:
         def replace(match: re.Match) -> str:
+            self.masks += 1
             self._withheld.setdefault(value or match.group(0), label)
             return _mask(label)
         return pattern.sub(replace, text)
@@ -188,6 +224,7 @@ class Redactor:
     def _url_password(self, match: re.Match) -> str:
         if match.group("pw").startswith("[redacted"):
             return match.group(0)
+        self.masks += 1
         self._withheld.setdefault(match.group("pw"), "password in a URL")
         return match.group("head") + _mask("password in a URL")
 
@@ -196,6 +233,7 @@ class Redactor:
         if not value or value.startswith("[redacted") or not self.is_secret_name(name):
             return match.group(0)
         label = self.values.get(value, f"value of {name}")
+        self.masks += 1
         self._withheld.setdefault(value, label)
         q = match.group("q")
         return f"{name}{match.group('mid')}{q}{_mask(label)}{q}"

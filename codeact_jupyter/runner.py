@@ -85,7 +85,8 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         run.backend = backend.describe()
         context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
                                 notebook=notebook, errors=errors, history_end=history_end,
-                                secret_name=redactor.withholds)
+                                redactor=redactor, include=settings.context,
+                                exclude=settings.context_exclude)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)

@@ -23,3 +23,7 @@ class TaskSettings:
     redact: bool = True
     redact_patterns: tuple[str, ...] = ()
     redact_allow: tuple[str, ...] = ()
+    # What of the notebook goes with the task (context.CONTEXT_CHOICES), and the context
+    # parts the user unticked in the panel's manifest (ContextPart keys).
+    context: str = "all"
+    context_exclude: tuple[str, ...] = ()

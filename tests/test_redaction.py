@@ -169,3 +169,43 @@ def test_a_bad_pattern_is_named_and_nothing_is_sent(ip, capsys, forget_redact_co
     assert result.error_in_exec is None
     assert "'key=(unclosed' is not a valid regular expression" in capsys.readouterr().out
     assert server.requests == []
+
+
+def test_a_steps_outputs_are_kept_redacted_and_images_untouched():
+    redactor = Redactor.for_task({"api_key": "sk-SECRET-456"}, environ={})
+    png = "iVBORw0KGgo" + "A1b2C3d4" * 200
+    outputs = [
+        {"output_type": "stream", "name": "stdout", "text": f"key sk-SECRET-456 and {OPENAI}\n"},
+        {"output_type": "error", "ename": "ValueError", "evalue": "bad sk-SECRET-456",
+         "traceback": ["ValueError: bad sk-SECRET-456"]},
+        {"output_type": "display_data", "metadata": {"image/png": {"width": 4}},
+         "data": {"image/png": png, "text/html": ["<b>sk-SECRET-456</b>"], "text/plain": "sk-SECRET-456"}},
+    ]
+    kept = redactor.redact_outputs(outputs)
+    assert "sk-SECRET-456" not in repr(kept) and OPENAI not in repr(kept)
+    assert kept[0]["text"] == "key [redacted: value of api_key] and [redacted: OpenAI key]\n"
+    assert kept[1]["traceback"] == ["ValueError: bad [redacted: value of api_key]"]
+    assert kept[2]["data"]["image/png"] == png and kept[2]["metadata"] == {"image/png": {"width": 4}}
+    assert kept[2]["data"]["text/html"] == ["<b>[redacted: value of api_key]</b>"]
+    assert "sk-SECRET-456" in outputs[0]["text"]  # the user's own outputs are not changed
+    # What views keep is not what the model was sent: the count says what the model missed.
+    assert redactor.withheld == 0 and redactor.new_notice() is None
+
+
+def test_the_newest_outputs_of_a_long_session_are_scanned():
+    out = {count: f"result {count}" for count in range(1, 400)}
+    out[350] = {"password": "late-pass-350"}
+    out[2] = {"token": "early-token-2"}
+    redactor = Redactor.for_task({"Out": out}, environ={})
+    assert redactor.redact("late-pass-350 early-token-2") == (
+        "[redacted: value of Out[350]['password']] [redacted: value of Out[2]['token']]")
+
+
+def test_braces_in_config_patterns_are_written_doubled(ip, forget_redact_config):
+    """%config expands {expr} in its line, as every IPython magic without no_var_expand does:
+    r"ACME-\\d{6}" arrives as r"ACME-\\d6". Doubled braces arrive as written (README)."""
+    ip.run_cell('%config CodeActMagics.redact_patterns = [r"ACME-\\d{{6}}", r"x{{2,3}}"]')
+    magics = ip.magics_manager.registry["CodeActMagics"]
+    assert magics.redact_patterns == [r"ACME-\d{6}", "x{2,3}"]
+    redactor = Redactor.for_task({}, environ={}, patterns=magics.redact_patterns)
+    assert redactor.redact("id ACME-123456") == "id [redacted: matched a codeact redact pattern]"

@@ -139,3 +139,87 @@ def test_the_panels_notebook_document_and_events_hold_no_secret_nor_base64(kerne
     events = json.dumps([m["content"] for m in messages if m["msg_type"].startswith("comm")])
     assert "task_started" in events and "secret value" in events
     assert "pan-el-pw-1" not in events and "ghp_Ab1Cd2" not in events
+
+
+def panel_call(function: str, request: dict) -> str:
+    return (f"__import__('codeact_jupyter.panel', fromlist=['_']).{function}("
+            + json.dumps(json.dumps(request)) + ")")
+
+
+def test_private_cells_and_context_none_send_nothing_of_the_notebook(kernel):
+    for cell in ("# codeact: private\nvault_pin = 'PIN-PRIVATE-8812'\nprint('PRINTED-PRIVATE')",
+                 "shared_total = 777\nshared_total"):
+        status, text, _ = execute(kernel, cell)
+        assert status == "ok", text
+    with ChatServer(["Seen.", "Seen again."]) as server:
+        status, shown, _ = execute(kernel, f"%codeact --base-url {server.base_url} --model m look")
+        assert status == "ok", shown
+        status, shown, _ = execute(kernel, f"%codeact --context none --base-url {server.base_url} --model m again")
+        assert status == "ok", shown
+    first, second = (json.dumps(r) for r in server.requests)
+    assert "PIN-PRIVATE" not in first and "PRINTED-PRIVATE" not in first and "vault_pin" not in first
+    assert "shared_total = 777" in first
+    assert "777" not in second and "shared_total" not in second and "PIN-PRIVATE" not in second
+
+
+def test_a_steps_outputs_are_stored_and_mirrored_without_secrets(kernel):
+    status, text, _ = execute(kernel, 'bank_password = "bank-pw-9931"')
+    assert status == "ok", text
+    step = "print(bank_password)\nraise ValueError(bank_password)"
+    with ChatServer([f"<execute>\n{step}\n</execute>", "Done."]) as server:
+        request = {"task": "show it", "settings": {"backend": "openai", "base_url": server.base_url, "model": "m"}}
+        status, shown, messages = execute(kernel, panel_call("run_panel_task", request))
+    assert status == "ok", shown
+    assert "bank-pw-9931" not in json.dumps(server.requests)
+    events = json.dumps([m["content"] for m in messages if m["msg_type"].startswith("comm")])
+    assert "observation" in events and "bank-pw-9931" not in events
+    assert "[redacted: value of bank_password]" in events
+    status, text, _ = execute(kernel, "import codeact_jupyter as _c, json as _j\n"
+                                      "print(_j.dumps([s.outputs for s in _c.last_run().steps]))")
+    assert status == "ok", text
+    assert "bank-pw-9931" not in text and "[redacted: value of bank_password]" in text
+
+
+def test_the_panels_manifest_and_unticked_parts(kernel):
+    notebook = {"cells": [
+        {"id": "keep-me", "cell_type": "code", "source": "kept_cell = 1", "execution_count": 1,
+         "metadata": {}, "outputs": []},
+        {"id": "untick-me", "cell_type": "code", "source": "UNTICKED_SOURCE = 2", "execution_count": 2,
+         "metadata": {}, "outputs": []},
+        {"id": "quiet-output", "cell_type": "code", "source": "report()", "execution_count": 3,
+         "metadata": {}, "outputs": [{"output_type": "stream", "name": "stdout", "text": "UNTICKED_OUTPUT"}]},
+        {"id": "tagged", "cell_type": "code", "source": "TAGGED_PRIVATE = 3", "execution_count": 4,
+         "metadata": {"tags": ["codeact-private"]},
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": "TAGGED_OUTPUT"}]},
+    ], "active_cell": 0}
+    status, text, _ = execute(kernel, "visible_var = 5\nhidden_var = 6")
+    assert status == "ok", text
+    request = {"task": "", "notebook": notebook, "settings": {}}
+    status, shown, messages = execute(kernel, panel_call("context_manifest", request))
+    assert status == "ok", shown
+    manifest = next(m["content"]["data"]["application/vnd.codeact.manifest+json"]
+                    for m in messages if m["msg_type"] == "display_data")
+    assert manifest["summary"].startswith("Context: 3 cells, ")
+    keys = {p["key"]: p for p in manifest["parts"]}
+    assert keys["cell:tagged"]["sent"] is False and keys["cell:tagged"]["text"] == ""
+    assert "TAGGED" not in json.dumps(manifest)
+    assert {"cell:keep-me", "cell:untick-me", "cell:quiet-output:output", "var:hidden_var"} <= set(keys)
+
+    request = {"task": "", "notebook": notebook, "settings": {"context": "vars"}}  # the panel setting
+    status, shown, messages = execute(kernel, panel_call("context_manifest", request))
+    assert status == "ok", shown
+    manifest = next(m["content"]["data"]["application/vnd.codeact.manifest+json"]
+                    for m in messages if m["msg_type"] == "display_data")
+    assert manifest["summary"].startswith("Context: 0 cells, ")
+    assert "kept_cell" not in json.dumps(manifest) and "visible_var" in json.dumps(manifest)
+
+    with ChatServer(["Seen."]) as server:
+        request = {"task": "look", "notebook": notebook, "exclude": ["cell:untick-me", "cell:quiet-output:output",
+                                                                    "var:hidden_var"],
+                   "settings": {"backend": "openai", "base_url": server.base_url, "model": "m"}}
+        status, shown, _ = execute(kernel, panel_call("run_panel_task", request))
+    assert status == "ok", shown
+    sent = json.dumps(server.requests)
+    assert "kept_cell = 1" in sent and "report()" in sent and "visible_var" in sent
+    for left_out in ("UNTICKED_SOURCE", "UNTICKED_OUTPUT", "hidden_var", "TAGGED_PRIVATE", "TAGGED_OUTPUT"):
+        assert left_out not in sent, left_out

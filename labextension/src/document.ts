@@ -13,8 +13,11 @@ export interface INotebookDocument {
 }
 
 export interface IDocumentCell {
+  id?: string;
   cell_type: string;
   source: string;
+  /** Its tags: `codeact-private` keeps a cell from the model. */
+  metadata?: { tags?: string[] };
   execution_count?: number | null;
   outputs?: nbformat.IOutput[];
 }
@@ -28,8 +31,10 @@ export function notebookDocument(panel: NotebookPanel): INotebookDocument {
   for (let i = 0; model && i < model.cells.length; i++) {
     const json = model.cells.get(i).toJSON();
     const cell: IDocumentCell = {
+      id: model.cells.get(i).id,
       cell_type: json.cell_type,
-      source: joined(json.source)
+      source: joined(json.source),
+      metadata: { tags: (json.metadata?.tags as string[] | undefined) ?? [] }
     };
     if (json.cell_type === 'code') {
       const code = json as nbformat.ICodeCell;

@@ -13,6 +13,7 @@ import type { CodeactBridge } from './bridge';
 import { CONFIRM_PROMPT_PREFIX } from './events';
 import { notebookDocument } from './document';
 import { IHistoryEntry, readHistory } from './history';
+import { ManifestModel } from './manifest';
 import type { RunModel } from './run';
 import { RunUndo } from './undo';
 
@@ -23,6 +24,8 @@ export interface ISettings {
   endpoint: string;
   turnLimit: number;
   confirm: boolean;
+  /** What of the notebook a task sends: all, cells, vars or none. */
+  context: string;
 }
 
 export const DEFAULT_SETTINGS: ISettings = {
@@ -30,7 +33,8 @@ export const DEFAULT_SETTINGS: ISettings = {
   model: '',
   endpoint: '',
   turnLimit: 0,
-  confirm: false
+  confirm: false,
+  context: 'all'
 };
 
 export type KernelState =
@@ -59,6 +63,12 @@ export class PanelModel {
     this._setNotebook(tracker.currentWidget);
   }
 
+  /** What the next task would send, and the parts the user unticked (manifest.tsx). */
+  readonly manifest = new ManifestModel(() => {
+    const kernel = this._notebook?.sessionContext.session?.kernel;
+    return kernel ? { kernel, request: this._request('') } : null;
+  });
+
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -71,6 +81,7 @@ export class PanelModel {
   }
   set settings(value: ISettings) {
     this._settings = value;
+    this.manifest.markStale();
     this._changed.emit();
   }
 
@@ -141,17 +152,9 @@ export class PanelModel {
     if (!panel || !kernel || !task.trim() || !this.canStart) {
       return;
     }
-    const { backend, model, endpoint, turnLimit, confirm } = this._settings;
     const request = {
-      task: task.trim(),
-      settings: {
-        backend,
-        model,
-        base_url: endpoint,
-        max_turns: turnLimit > 0 ? turnLimit : null,
-        confirm
-      },
-      notebook: notebookDocument(panel)
+      ...this._request(task),
+      exclude: this.manifest.excluded()
     };
     // A JSON string literal is a valid Python string literal.
     const code =
@@ -179,6 +182,7 @@ export class PanelModel {
         this._pending = null;
         this._reply = null;
       }
+      this.manifest.markStale();
       this._changed.emit();
     }
   }
@@ -203,7 +207,26 @@ export class PanelModel {
   }
 
   dispose(): void {
+    this.manifest.dispose();
     Signal.clearData(this);
+  }
+
+  /** The request a task sends (panel.run_panel_task), without the unticked parts. */
+  private _request(task: string): Record<string, unknown> {
+    const { backend, model, endpoint, turnLimit, confirm, context } =
+      this._settings;
+    return {
+      task: task.trim(),
+      settings: {
+        backend,
+        model,
+        base_url: endpoint,
+        max_turns: turnLimit > 0 ? turnLimit : null,
+        confirm,
+        context
+      },
+      notebook: this._notebook ? notebookDocument(this._notebook) : null
+    };
   }
 
   private _setNotebook(panel: NotebookPanel | null): void {
@@ -214,6 +237,7 @@ export class PanelModel {
       old.connectionStatusChanged.disconnect(this._emit, this);
     }
     this._notebook = panel;
+    this.manifest.reset();
     const context: ISessionContext | undefined = panel?.sessionContext;
     if (context) {
       context.statusChanged.connect(this._emit, this);

@@ -13,6 +13,7 @@ import type {
   PanelModel
 } from './model';
 import { History, RunView } from './runview';
+import { ManifestView } from './manifest';
 
 export class CodeactView extends ReactWidget {
   constructor(
@@ -110,6 +111,7 @@ function PanelView({
           answer={value => model.answerInput(value)}
         />
       )}
+      <ManifestView model={model.manifest} kernelReady={model.canStart} />
       <TaskBox model={model} />
     </div>
   );

@@ -1,2 +1,3 @@
 import './base.css';
 import './undo.css';
+import './manifest.css';

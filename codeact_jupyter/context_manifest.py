@@ -1,0 +1,129 @@
+"""What the next task would send, shown before it is sent: ``%codeact context [TASK]`` and
+the side panel's manifest.
+
+No model is loaded and no endpoint called: the messages are built by the task's own code
+(the same redactor, context parts and first message as ``runner.run_task``) and counted
+roughly, about four characters a token.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .backends.base import approx_tokens
+from .context import ContextPart, context_parts, render_context
+from .settings import TaskSettings
+
+ROUGH = "Token counts are rough (about 4 characters a token): no model was loaded, nothing was sent."
+MANIFEST_MIME = "application/vnd.codeact.manifest+json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    system: str
+    first_message: str  # the first user message: the context, then the task
+    parts: list[ContextPart]
+    task: str  # as sent (redacted); "" when none was given
+    withheld: int  # distinct secret values masked
+
+    @property
+    def tokens(self) -> int:
+        return approx_tokens(self.system) + approx_tokens(self.first_message)
+
+    def summary(self) -> str:
+        """``Context: 14 cells, 9 variables, 2,310 tokens, 1 secret withheld``."""
+        cells = len({p.block for p in self.parts if p.sent and p.kind == "source"})
+        variables = sum(1 for p in self.parts if p.sent and p.kind == "variable")
+        secrets = "secret" if self.withheld == 1 else "secrets"
+        return (f"Context: {_n(cells, 'cell')}, {_n(variables, 'variable')}, {self.tokens:,} tokens, "
+                f"{self.withheld} {secrets} withheld")
+
+    def as_text(self) -> str:
+        lines = [self.summary(), ROUGH, "", _rule(f"system prompt · {approx_tokens(self.system):,} tokens"),
+                 self.system, "", _rule("first message, part by part")]
+        for part in self.parts:
+            lines.append(_rule(_describe(part)))
+            if part.sent:
+                lines.append(part.text)
+        task = f"Task: {self.task}" if self.task else "Task: (the task you write)"
+        lines += [_rule(f"task · {approx_tokens(task):,} tokens"), task]
+        return "\n".join(lines)
+
+    def as_json(self) -> dict:
+        return {"summary": self.summary(), "rough": ROUGH, "tokens": self.tokens,
+                "withheld": self.withheld, "system_tokens": approx_tokens(self.system),
+                "parts": [asdict(p) for p in self.parts]}
+
+
+def build_manifest(shell, task: str, settings: TaskSettings, notebook: dict | None = None,
+                   errors=None, history_end=None) -> Manifest:
+    """The messages the next task would start with, as ``runner.run_task`` builds them."""
+    from .loop import CodeActLoop
+    from .run import Run
+    from .runner import _cell_records, task_redactor
+
+    if errors is None and history_end is None and notebook is None:
+        errors, history_end = _cell_records(shell)
+    redactor = task_redactor(shell, settings)
+    run = Run(run_id="manifest", task=redactor.redact(task.strip()))
+    parts = context_parts(shell, rough_budget(settings), approx_tokens, notebook, errors, history_end,
+                          redactor, settings.context, settings.context_exclude)
+    # The loop's own first messages; building them needs neither the backend nor the kernel.
+    loop = CodeActLoop(None, None, settings, run, redactor=redactor)
+    loop.start_messages(render_context(parts))
+    system, first = (m["content"] for m in run.messages[:2])
+    return Manifest(system, first, parts, run.task, redactor.withheld)
+
+
+def rough_budget(settings: TaskSettings) -> int:
+    """``runner.context_budget`` without loading the model: a local model's window is taken
+    as its cap (``context_size``); the GGUF's own may be smaller."""
+    size = settings.backend_config.extras.get("n_ctx_cap") if settings.backend == "llama" else None
+    if not size:
+        return settings.context_budget
+    return max(0, min(settings.context_budget, (size - settings.backend_config.max_tokens) // 3))
+
+
+def context_command(magics, rest_of_line: str) -> None:
+    """``%codeact context [options] [TASK]``: print what the next task would send."""
+    from .magic_options import split_line
+
+    parser = magics.codeact.parser
+    parsed = split_line(rest_of_line, parser)
+    args = parser.parse_args(parsed.argv)
+    overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
+    settings = magics.resolve(overrides)
+    log = magics.error_log
+    manifest = build_manifest(magics.shell, parsed.task, settings, errors=log.errors,
+                              history_end=log.history_end)
+    print(manifest.as_text())
+
+
+def panel_manifest(shell, request: dict) -> dict:
+    """The manifest for a side panel request (the same shape as ``panel.run_panel_task``'s)."""
+    from .panel import panel_settings
+
+    settings = panel_settings(shell, request)
+    manifest = build_manifest(shell, str(request.get("task") or ""), settings,
+                              notebook=request.get("notebook"))
+    return manifest.as_json()
+
+
+def _describe(part: ContextPart) -> str:
+    name = part.label or part.kind
+    what = [name] if part.kind in ("note", "variable") or part.label.endswith("output") else [name, part.kind]
+    if not part.sent:
+        return " · ".join(what + [f"not sent: {part.cut}"])
+    what.append(f"{part.tokens:,} tokens")
+    if part.cut:
+        what.append(part.cut)
+    if part.redacted:
+        what.append(f"{part.redacted} {'value' if part.redacted == 1 else 'values'} redacted")
+    return " · ".join(what)
+
+
+def _rule(title: str) -> str:
+    return f"── {title} ──"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
