@@ -52,9 +52,14 @@ class Unbound:
     deleted_by: int | None  # a cell above that deleted it, if any
 
 
-def unbound_names(sources: list[str]) -> list[Unbound]:
-    """For cells in the order they run: the names each reads that no cell above binds."""
+def unbound_names(sources: list[str], effects: list[tuple[set, set]] | None = None) -> list[Unbound]:
+    """For cells in the order they run: the names each reads that no cell above binds.
+    ``effects`` may add, per cell, names it was seen to define and delete when it ran (an
+    agent step's recorded namespace changes), which static reading can miss."""
     read = [cell_names(source) for source in sources]
+    for names, (defined, deleted) in zip(read, effects or []):
+        names.binds |= set(defined) - set(deleted)
+        names.deletes |= set(deleted)
     known = set(dir(builtins)) | KERNEL_NAMES
     bound: set[str] = set()
     deleted: dict[str, int] = {}

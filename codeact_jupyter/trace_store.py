@@ -61,7 +61,9 @@ def find_trace(notebook: dict, ident: str | None, source: str = "the notebook") 
         raise BackendError(f"{source} holds no codeact trace. Traces are saved with the notebook "
                            "when a task ends; run a task, save the notebook, then replay it.")
     if not ident:
-        return max(traces, key=lambda t: (str((t.trace.get("timings") or {}).get("started") or ""),))
+        latest = max(range(len(traces)), key=lambda i: (str((traces[i].trace.get("timings") or {})
+                                                            .get("started") or ""), i))
+        return traces[latest]
     for stored in traces:
         if stored.run_id == ident:
             return stored

@@ -132,7 +132,7 @@ def _judge(outcome: Outcome, report: Report, explained: dict[str, str], cell_tim
 def _hidden_state(cells: list[Planned]) -> dict[int, dict[str, str]]:
     """position -> name -> a sentence on why that cell may work only in the old kernel."""
     found: dict[int, dict[str, str]] = {}
-    for unbound in unbound_names([p.source for p in cells]):
+    for unbound in unbound_names([p.source for p in cells], [(p.defined, p.deleted) for p in cells]):
         planned = cells[unbound.position]
         who = (f"step {planned.step} of run {planned.run_id} ({_cell_of(planned)})" if planned.step
                else planned.label)

@@ -25,6 +25,9 @@ class Planned:
     saved_status: str | None = None  # "ok" / "error" where known
     run_id: str | None = None
     step: int | None = None
+    # Names the step defined and deleted when it ran (its recorded namespace changes).
+    defined: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -35,7 +38,10 @@ class Plan:
 
 def plan(notebook: dict) -> Plan:
     result = Plan()
-    stored = {t.cell_id: t.trace for t in traces_in(notebook) if t.cell_id}
+    traces = traces_in(notebook)
+    stored = {t.cell_id: t.trace for t in traces if t.cell_id}
+    changes = {(t.run_id, s.get("step")): s.get("changes") for t in traces
+               for s in t.trace.get("steps") or [] if isinstance(s, dict)}
     mirrored = {str((c.get("metadata") or {}).get("codeact", {}).get("run_id"))
                 for c in notebook.get("cells") or [] if _mark(c).get("step") is not None}
     for index, cell in enumerate(notebook.get("cells") or []):
@@ -55,9 +61,10 @@ def plan(notebook: dict) -> Plan:
             elif trace.get("run_id") not in mirrored:
                 _add_traced_steps(result, trace, index)
         elif mark.get("step") is not None:
-            result.cells.append(Planned(
+            result.cells.append(_with_changes(Planned(
                 f"cell {number} (step {mark['step']} of run {mark.get('run_id')})", source, index,
-                cell.get("outputs") or [], mark.get("status"), mark.get("run_id"), mark["step"]))
+                cell.get("outputs") or [], mark.get("status"), mark.get("run_id"), mark["step"]),
+                changes.get((mark.get("run_id"), mark["step"]))))
         elif source.strip():
             executed = cell.get("execution_count") is not None or cell.get("outputs")
             result.cells.append(Planned(f"cell {number}", source, index,
@@ -72,8 +79,19 @@ def _add_traced_steps(result: Plan, trace: dict, index: int) -> None:
         if step.get("status") in ("skipped", "interrupted"):
             result.notes.append(f"{label} was {step.get('status')} in the run: not run.")
             continue
-        result.cells.append(Planned(label, str(step.get("code") or ""), index, None,
-                                    step.get("status"), run_id, step.get("step")))
+        result.cells.append(_with_changes(Planned(label, str(step.get("code") or ""), index, None,
+                                                  step.get("status"), run_id, step.get("step")),
+                                          step.get("changes")))
+
+
+def _with_changes(planned: Planned, changes) -> Planned:
+    """The names a step's recorded changes say it defined and deleted (the undo feature's
+    ``Step.changes.to_dict()``: ``defined``/``changed`` entries with a ``name``, ``deleted``
+    names)."""
+    if isinstance(changes, dict):
+        planned.defined = {str(c.get("name")) for c in changes.get("defined") or [] if isinstance(c, dict)}
+        planned.deleted = {str(name) for name in changes.get("deleted") or []}
+    return planned
 
 
 def _is_command(rest: str) -> bool:

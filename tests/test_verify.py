@@ -114,3 +114,20 @@ def test_a_cell_that_runs_too_long_is_interrupted_and_the_rest_still_runs(tmp_pa
     assert report.failures == ["cell 1: ran past 2 s and was interrupted."]
     assert report.reproduced == 1 and report.cells == 2
     assert "verify: [2/2] cell 2" in lines
+
+
+def test_a_name_a_step_deleted_is_traced_to_that_step_by_its_recorded_changes(tmp_path):
+    """Static reading cannot see `globals().pop(...)`; the step's recorded namespace changes
+    (Step.changes, kept in the trace) can."""
+    trace = {"run_id": "r2", "messages": [], "steps": [
+        {"step": 1, "code": "globals().pop('tmp')", "status": "ok",
+         "changes": {"defined": [], "changed": [], "deleted": ["tmp"], "written": []}}]}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("tmp = 1"),
+        nbformat.v4.new_code_cell("%%codeact tidy up", metadata={CELL_KEY: trace}),
+        nbformat.v4.new_code_cell("print(tmp)"),
+    ])
+    report = verify_notebook(nb, progress=lambda line: None, cwd=str(tmp_path))
+    assert report.failures == [
+        "cell 3: NameError: name 'tmp' is not defined\n    cell 3 uses `tmp`, which no cell above "
+        "defines: cell 2 (step 1 of run r2) deletes it first."]
