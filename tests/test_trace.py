@@ -9,6 +9,8 @@ from nbclient import NotebookClient
 from codeact_jupyter.trace import MIME, VERSION, run_trace
 from codeact_jupyter.trace_store import find_trace, traces_in
 from kernels import cell_text
+from test_lab_bridge import TWO_STEPS, announce, events_of, kernel, panel_request  # noqa: F401
+from test_lab_bridge import run as run_in_kernel
 
 SECRET = "sk-proj-Zx81kQ7mWq3Lr5Tn9Vb2Yc4Hd6"
 REPLIES = [
@@ -140,3 +142,30 @@ def test_the_trace_is_stable_json_with_a_fixed_key_order(ip, replay):
                            "turns", "redactions"]
     assert list(first["steps"][0]) == ["step", "code", "status", "observation", "execution_count",
                                        "changes", "seconds"]
+
+
+def test_a_mirrored_run_sends_its_trace_to_the_extension_after_its_events(kernel, replay):
+    """Where the extension mirrors, the kernel sends the trace on the run's comm (the
+    extension writes it into the metadata) and the task cell gets no trace output."""
+    path = replay(TWO_STEPS)
+    announce(kernel)
+    reply, comms, _ = run_in_kernel(kernel, f"%%codeact --backend replay --model {path}\nwhat is 6*7?",
+                                    metadata={"cellId": "task-cell"})
+    assert reply["content"]["status"] == "ok"
+    sent = [m["content"]["data"] for m in comms if m["msg_type"] == "comm_msg"]
+    last = sent[-1]
+    assert last["events"] == [] and last["cell_id"] == "task-cell" and last["origin"] == "magic"
+    assert last["trace"]["run_id"] == last["run_id"]
+    assert [s["code"] for s in last["trace"]["steps"]] == ["x = 6*7\nprint(x)", "y = x + 1\ny"]
+    assert events_of(comms)[-1]["type"] == "done"  # the events still end with done
+    assert not any(MIME in m["content"].get("data", {}) for m in run_in_kernel.outputs)
+
+
+def test_a_panel_run_sends_its_trace_too(kernel, replay):
+    path = replay(TWO_STEPS)
+    settings = {"backend": "replay", "model": str(path)}
+    reply, comms, _ = run_in_kernel(kernel, panel_request("what is 6*7?", settings))
+    traces = [m["content"]["data"] for m in comms if "trace" in m["content"].get("data", {})]
+    assert len(traces) == 1 and traces[0]["origin"] == "panel"
+    assert traces[0]["trace"]["task"] == "what is 6*7?"
+    assert traces[0]["trace"]["settings"]["model"] == str(path)
