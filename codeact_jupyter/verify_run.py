@@ -2,8 +2,8 @@
 
 nbclient runs in a thread of its own with its own event loop, so the live kernel's loop
 is never touched, and the calling thread stays free to print progress and to take the
-user's Stop (an interrupt): the fresh kernel is then interrupted, shut down, and the cells
-not yet run are reported as such. Each cell has a time limit, and so has the whole.
+user's Stop (an interrupt): the fresh kernel is then interrupted and shut down, and the
+cells not yet run are reported as such (the verification returns; nothing is raised). Each cell has a time limit, and so has the whole.
 """
 from __future__ import annotations
 
@@ -46,15 +46,18 @@ def run_cells(cells: list[Planned], kernel_name: str, cwd: str, cell_timeout: fl
     worker.start()
     try:
         while True:
-            message = shared.messages.get()
+            try:  # a timeout, so that an interrupt is taken at once
+                message = shared.messages.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if message is None:
                 break
             progress(message)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the user's Stop: end here, report what ran
         progress("verify: stopping; the fresh kernel is shut down.")
         _stop(shared)
         worker.join(30)
-        raise
+        return outcomes
     worker.join()
     if shared.error is not None:
         raise shared.error
@@ -97,6 +100,8 @@ async def _run(shared: _Shared, outcomes: list[Outcome], kernel_name, cwd, cell_
                 outcome.status, outcome.outputs = "error", [_died()]
                 shared.messages.put("verify: the fresh kernel died; the remaining cells are not run.")
                 return
+            if shared.cancel.is_set():
+                return  # interrupted by the user's Stop: this cell counts as not run
             outcome.seconds = time.monotonic() - started
             outcome.outputs = [dict(o) for o in cell.get("outputs", [])]
             errors = [o for o in outcome.outputs if o.get("output_type") == "error"]

@@ -1,13 +1,16 @@
 """``%codeact verify``: the notebook's cells, the agent's steps included, run in a fresh
 kernel; failures, changed outputs and hidden state are reported; the live kernel and the
 notebook on disk are left alone. Real kernels (nbclient), driven by the replay backend."""
+import time
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from codeact_jupyter.trace import CELL_KEY
 from codeact_jupyter.verify import verify_notebook
-from kernels import cell_text
+from kernels import cell_text, gone, running_kernel
 
 STEPS = [
     "<execute>\nclean = sorted(raw)\nprint(clean)\n</execute>",
@@ -131,3 +134,46 @@ def test_a_name_a_step_deleted_is_traced_to_that_step_by_its_recorded_changes(tm
     assert report.failures == [
         "cell 3: NameError: name 'tmp' is not defined\n    cell 3 uses `tmp`, which no cell above "
         "defines: cell 2 (step 1 of run r2) deletes it first."]
+
+
+def test_stop_ends_a_verification_and_its_fresh_kernel(tmp_path):
+    """The user's Stop (a kernel interrupt) ends `%codeact verify` at once, not after the
+    slow cell, and the fresh kernel it started is shut down."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
+                                         nbformat.v4.new_code_cell("print('never')")])
+    nbformat.write(nb, tmp_path / "slow.ipynb")
+    with running_kernel() as (km, kc):
+        kc.execute_interactive(f"%load_ext codeact_jupyter\nimport os; os.chdir({str(tmp_path)!r})", timeout=60)
+        pid = km.provisioner.process.pid
+        seen, children = [], []
+
+        def interrupt_once_running(msg):
+            text = msg["content"].get("text", "")
+            seen.append(text)
+            if "verify: [1/2]" in text and not children:
+                time.sleep(2)  # the fresh kernel is running the slow cell
+                children.extend(child_pids(pid))
+                km.interrupt_kernel()
+
+        started = time.monotonic()
+        reply = kc.execute_interactive("%codeact verify slow.ipynb", timeout=90,
+                                       output_hook=interrupt_once_running)
+        assert time.monotonic() - started < 60  # not the 120 s of the cell
+        assert reply["content"]["status"] == "ok"  # a clean end, as a stopped task has
+        shown = "".join(seen)
+        assert "verify: stopping; the fresh kernel is shut down." in shown
+        assert "2 cells were not run" in shown and "FAILS" not in shown
+        assert children, "the fresh kernel was not a child of the kernel"
+        assert all(gone(child, within=30) for child in children)
+
+
+def child_pids(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
