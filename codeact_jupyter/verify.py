@@ -53,8 +53,12 @@ class Report:
         if self.not_run:
             lines.append(f"{self.not_run} cells were not run (stopped, time limit, or the kernel died).")
         lines += [f"note: {line}" for line in self.notes]
-        verdict = ("Everything reproduces." if self.ok else
-                   f"{self.reproduced} of {self.cells} cells reproduce.")
+        if self.ok:
+            verdict = "Everything reproduces."
+        elif self.reproduced == self.cells:
+            verdict = f"All {self.cells} cells reproduce, though the names above come from no cell: check them."
+        else:
+            verdict = f"{self.reproduced} of {self.cells} cells reproduce."
         return "\n".join(lines + [verdict])
 
 
