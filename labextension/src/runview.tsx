@@ -10,6 +10,7 @@ import type { IHistoryEntry } from './history';
 import type { RunItem, RunModel } from './run';
 import type { RunUndo } from './undo';
 import { UndoBar } from './undoview';
+import { VerifyButton } from './verify';
 
 const DONE_TEXT: Record<string, string> = {
   answered: 'Answered',
@@ -74,6 +75,7 @@ export function RunView({
         <span className="jp-codeact-runId">{run.runId}</span>
       </div>
       {undo && <UndoBar run={run} undo={undo} />}
+      {run.done && <VerifyButton run={run} />}
     </div>
   );
 }
