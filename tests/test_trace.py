@@ -62,7 +62,8 @@ def test_the_magic_keeps_the_trace_in_the_saved_notebook(recorded):
     assert [(s["step"], s["code"], s["status"]) for s in trace["steps"]] == [
         (1, "total = sum(prices)\nprint('total is', total, 'key', api_key)", "ok"),
         (2, "double = total * 2\ndouble", "ok")]
-    assert trace["steps"][1]["observation"] == "Observation:\n120"
+    assert trace["steps"][1]["observation"] == "Observation:\n120\n[defined: double (int)]"
+    assert trace["steps"][1]["changes"]["defined"][0]["name"] == "double"
     assert trace["answer"] == "The prices add up to **60**; doubled, **120**."
     assert trace["done_reason"] == "answered"
     assert set(trace["timings"]) == {"started", "finished", "seconds"}
