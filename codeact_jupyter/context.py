@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .jsonsafe import safe_str
-from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
+from .figure_notes import cell_figures
+from .observation import human_size, output_text, short_description, strip_ansi, summarize_blobs, truncate_middle
 from .variables import summarize_variables
 
 CELL_OUTPUT_CHARS = 600
+FIGURE_CHARS = 300  # an earlier cell's figure: its description, short (never its image)
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = CELL_OUTPUT_CHARS
 
@@ -86,6 +88,7 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
     inputs = list(history.input_hist_raw)
     outputs = history.output_hist
     errors = errors or {}
+    figures = cell_figures(shell)  # the history keeps no display outputs (figure_notes.py)
     end = len(inputs) if history_end is None else min(history_end, len(inputs))
     cells = []
     for count in range(1, end):
@@ -98,6 +101,8 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
             result = f"Out[{count}]: {_safe_repr(outputs[count])}"
         else:
             result = ""
+        shown = [f"figure: {short_description(d, FIGURE_CHARS)}" for d in figures.get(count, ())]
+        result = "]\n[".join(part for part in (result, *shown) if part)
         cells.append(CellRecord(f"In [{count}]", source.strip(), truncate_middle(result, CELL_OUTPUT_CHARS)))
     return cells
 
@@ -116,7 +121,7 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
         label = f"In [{count}]" if count else "In [ ]"
         if index == active:
             label += " (active cell)"
-        texts = [output_text(o) for o in cell.get("outputs", [])]
+        texts = [output_text(o, figure_chars=FIGURE_CHARS) for o in cell.get("outputs", [])]
         result = "\n".join(t.rstrip("\n") for t in texts if t)
         cells.append(CellRecord(label, source, truncate_middle(result, CELL_OUTPUT_CHARS)))
     return cells

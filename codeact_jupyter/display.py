@@ -104,8 +104,10 @@ class RichDisplay:
                 if event.status != "ok":
                     self.text = self._with_thought(step_header(event.step, event.status))
                     self._stream()
-            elif observation_note(event):
-                self._note(observation_note(event))
+            else:
+                if observation_note(event):
+                    self._note(observation_note(event))
+                self._figure_descriptions(event)
         elif isinstance(event, Answer):
             self.text = event.text
             self._stream()
@@ -119,6 +121,14 @@ class RichDisplay:
                 "text/html": f'<div style="color:var(--jp-error-color1,#d32f2f)"><b>codeact:</b> '
                              f"{html.escape(message)}</div>",
                 "text/plain": f"codeact: {message}"})
+
+    def _figure_descriptions(self, event: Observation) -> None:
+        """What the model read about the step's figures, collapsed under them."""
+        from .figure_notes import description_view
+
+        view = description_view(event.outputs)
+        if view is not None:
+            self._show_raw(view["data"])
 
     def _with_thought(self, header: str) -> str:
         return f"{self.thought}\n\n{header}" if self.thought else header

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .backends.base import BackendConfig
+from .vision import VisionSettings
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,5 @@ class TaskSettings:
     redact: bool = True
     redact_patterns: tuple[str, ...] = ()
     redact_allow: tuple[str, ...] = ()
+    # Images of step outputs for vision models (vision.py).
+    vision: VisionSettings = field(default_factory=VisionSettings)
