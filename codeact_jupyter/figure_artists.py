@@ -47,29 +47,32 @@ class Values:
 
         formatter = axis.get_major_formatter()
         converter = axis.get_converter() if hasattr(axis, "get_converter") else getattr(axis, "converter", None)
-        if isinstance(formatter, (mdates.DateFormatter, mdates.AutoDateFormatter, mdates.ConciseDateFormatter)) \
-                or isinstance(converter, mdates.DateConverter):
-            return cls("dates", lambda v: _date(mdates.num2date(v)), axis)
-        freq = getattr(formatter, "freq", None)  # pandas' time series: x holds period numbers
+        freq = getattr(formatter, "freq", None)
         if type(formatter).__name__ == "TimeSeries_DateFormatter" and freq is not None:
+            # pandas' time series: x holds period numbers (months since 1970 for monthly
+            # data), though its converter is a matplotlib DateConverter.
             import pandas as pd
 
             return cls("dates", lambda v: str(pd.Period(ordinal=int(round(v)), freq=freq)), axis)
+        if isinstance(formatter, (mdates.DateFormatter, mdates.AutoDateFormatter, mdates.ConciseDateFormatter)) \
+                or isinstance(converter, mdates.DateConverter):
+            return cls("dates", lambda v: _date(mdates.num2date(v)), axis)
         if isinstance(formatter, mcat.StrCategoryFormatter):
             return cls("categories", lambda v: formatter(v), axis)
         return cls("numbers", cls.number, axis)
 
     def at_tick(self, value: float) -> str:
-        """The tick label at ``value`` where a tick sits there (bar charts name their bars
-        with tick labels), else the value itself."""
+        """The tick label at ``value`` where a tick named in words sits there (bar charts
+        name their bars with tick labels), else the value itself."""
         try:
             locs = [float(loc) for loc in self.axis.get_majorticklocs()]
             labels = [" ".join(str(t).split()) for t in self.axis.get_major_formatter().format_ticks(locs)]
             spacing = min((b - a for a, b in zip(locs, locs[1:])), default=0.0)
             for loc, label in sorted(zip(locs, labels), key=lambda item: abs(item[0] - value)):
-                # Exactly at a tick, or near a tick named in words (pandas' grouped bars).
-                if label and (math.isclose(loc, value, abs_tol=1e-9)
-                              or (abs(loc - value) < spacing / 2 and not _numeric(label))):
+                # A tick named in words, at the value or near it (pandas' grouped bars);
+                # numbers are written as everywhere else.
+                near = math.isclose(loc, value, abs_tol=1e-9) or abs(loc - value) < spacing / 2
+                if label and near and not _numeric(label):
                     return label
                 break
         except Exception:

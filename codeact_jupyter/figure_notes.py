@@ -3,9 +3,10 @@
 Every way a figure reaches the screen goes through IPython's ``DisplayFormatter.format``:
 the inline backend's ``flush_figures`` and ``plt.show()`` call ``display(fig)``, a figure
 left as a cell's last value goes through the display hook. Beside the PNG formatter we
-register one more formatter, for ``matplotlib.figure.Figure`` only (by name, so matplotlib
-is not imported), that adds no data: it returns the figure's description as the output's
-*metadata*, under the key ``codeact``::
+add one more formatter that answers ``matplotlib.figure.Figure`` only (recognised by its
+class's module and name, so matplotlib is not imported; not a registered type printer,
+which ``%matplotlib inline`` removes from every formatter) and adds no data: it returns
+the figure's description as the output's *metadata*, under the key ``codeact``::
 
     {"output_type": "display_data", "data": {"image/png": ...},
      "metadata": {"codeact": {"description": "Figure 640x480 px, 1 axes\\n..."}}}
@@ -67,10 +68,15 @@ class DescriptionFormatter(BaseFormatter):
         super().__init__(**kwargs)
         self.budget = budget
         self.log = FigureLog()
-        self.for_type_by_name("matplotlib.figure", "Figure", self._describe)
 
-    def _describe(self, figure):
-        text = describe_figure(figure, self.budget())
+    def __call__(self, obj):
+        if not self.enabled or not _is_figure(obj):
+            return None
+        try:
+            budget = int(self.budget())
+        except Exception:
+            budget = DEFAULT_BUDGET
+        text = describe_figure(obj, budget)  # never raises
         if text is None:
             return None
         self.log.pending.append(text)
@@ -79,6 +85,11 @@ class DescriptionFormatter(BaseFormatter):
     def _check_return(self, r, obj):
         # Metadata only: (None, {...}) is what this formatter is for.
         return r if r is None or (isinstance(r, tuple) and len(r) == 2 and isinstance(r[1], dict)) else None
+
+
+def _is_figure(obj) -> bool:
+    return any(cls.__name__ == "Figure" and cls.__module__ == "matplotlib.figure"
+               for cls in type(obj).__mro__)
 
 
 def install(shell, budget: Callable[[], int]) -> None:

@@ -78,19 +78,19 @@ def _rich_text(data: dict, output: dict | None = None, figure_chars: int | None 
     rich = [mime for mime in data if mime != "text/plain"]
     images = [mime for mime in rich if mime.startswith("image/")]
     description = description_of(output or {})
-    if images and description:
+    if description:
         if figure_chars is not None:
             return f"[figure: {short_description(description, figure_chars)}]"
-        return (f"[Figure shown to the user ({images[0]}, {_size(images[0], data[images[0]])}); "
-                f"what it shows, read from the figure's objects:]\n{description}")
+        shown = f" ({images[0]}, {_size(images[0], data[images[0]])})" if images else ""
+        return f"[Figure shown to the user{shown}; what it shows, read from the figure's objects:]\n{description}"
     if images:
         described = f": {plain}" if plain else ""
         return f"[{images[0]} image, {_size(images[0], data[images[0]])}, shown to the user{described}]"
     if plain and not _is_opaque_repr(plain):
         return plain
     if WIDGET in data:
-        kind = re.match(r"\w+", plain or "")
-        return f"[{kind.group(0) if kind else 'Jupyter'} widget shown to the user]"
+        kind = re.match(r"<?([\w.]+)", plain or "")  # IntSlider(value=3), <ipywidgets.IntSlider object>
+        return f"[{kind.group(1).rsplit('.', 1)[-1] if kind else 'Jupyter'} widget shown to the user]"
     shape = html_table_shape(_joined(data.get("text/html", "")))
     if shape:
         return f"[HTML table shown to the user: {shape[0]:,} rows x {shape[1]:,} columns]"
