@@ -53,6 +53,23 @@ def test_a_plotting_step_in_a_kernel_gives_the_model_its_title_and_labels(kernel
                  '"visits": 3 points, x 1 to 3, y 10 to 20'):
         assert fact in observation
     assert "iVBOR" not in observation and "<Figure size" not in observation
+    # Under the step, collapsed, the user can read what the model read.
+    assert '[What the model read about this figure:]\nFigure 640x480 px, 1 axes\nAxes 1 "Visits per day"' in text
+
+
+def test_in_jupyterlab_the_step_cell_gets_the_description_with_the_figure(kernel, tmp_path):
+    from test_lab_bridge import announce, events_of, run
+
+    replies = tmp_path / "plot.json"
+    replies.write_text(json.dumps([PLOT_STEP, "Plotted."]))
+    announce(kernel)
+    reply, comms, _ = run(kernel, f"%%codeact --backend replay --model {replies} plot the visits\n")
+    assert reply["content"]["status"] == "ok"
+    [observation] = [e for e in events_of(comms) if e["type"] == "observation"]
+    figure, view = observation["outputs"][-2:]
+    assert "image/png" in figure["data"]
+    assert figure["metadata"]["codeact"]["description"].startswith('Figure 640x480 px, 1 axes\nAxes 1 "Visits')
+    assert view["data"]["text/html"].startswith('<details style="opacity:0.8;font-size:90%"><summary>What the model read')
 
 
 def test_with_vision_on_the_endpoint_receives_a_bounded_image_and_the_text(kernel):
