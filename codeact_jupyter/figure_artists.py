@@ -143,14 +143,14 @@ def _lines_text(lines, x: Values, y: Values, detail: int, ax) -> list[str]:
     total = sum(len(p) for p in points)
     head = f"{_count(len(series), 'line', 'lines')}"
     if not listed or len(series) > len(listed):
-        head += f", {total:,} points in all" + _ranges([p for ps in points for p in ps], x, y)
+        head += f", {total:,} points in all" + _ranges(_stacked(points), x, y)
     out.append(head + (":" if listed else ""))
     for line, pts in zip(listed, points):
         label = _label(line)
         style = " (markers only)" if line.get_linestyle() in ("None", " ", "") else ""
         text = f"{label + ': ' if label else ''}{_count(len(pts), 'point', 'points')}{style}{_ranges(pts, x, y)}"
-        if pts:
-            text += f" (first y {y(pts[0][1])}, last y {y(pts[-1][1])})"
+        if len(pts):
+            text += f" (first y {y(pts[0, 1])}, last y {y(pts[-1, 1])})"
         out.append(f"  {text}")
     if len(series) > len(listed):
         more = [_label(line) for line in series[len(listed):] if _label(line)]
@@ -231,7 +231,7 @@ def _collection_text(collection, x: Values, y: Values) -> list[str]:
         return [f"heatmap{named}: {rows}x{cols} cells, values {_span(collection.get_array())}, colour scale "
                 f"{Values.number(low)} to {Values.number(high)} ({collection.get_cmap().name})"]
     if kind in ("PolyCollection", "FillBetweenPolyCollection"):
-        pts = [v for path in collection.get_paths() for v in _finite(path.vertices)]
+        pts = _stacked([_finite(path.vertices) for path in collection.get_paths()])
         return [f"filled area{named}{_ranges(pts, x, y)}"]
     if kind == "LineCollection":
         return [f"{_count(len(collection.get_segments()), 'line segment', 'line segments')}{named}"]
@@ -259,18 +259,25 @@ def _patches_text(patches) -> list[str]:
     return out
 
 
-def _finite(points) -> list[tuple[float, float]]:
+def _finite(points):
+    """The (n, 2) array of points with both coordinates finite (masked ones dropped)."""
     import numpy as np
 
     array = np.ma.filled(np.ma.asarray(points, dtype=float), np.nan).reshape(-1, 2)
-    return [(a, b) for a, b in array[np.isfinite(array).all(axis=1)].tolist()]
+    return array[np.isfinite(array).all(axis=1)]
+
+
+def _stacked(arrays):
+    import numpy as np
+
+    return np.concatenate(arrays) if arrays else np.empty((0, 2))
 
 
 def _ranges(points, x: Values, y: Values) -> str:
-    if not points:
+    if not len(points):
         return ""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return f", x {x(min(xs))} to {x(max(xs))}, y {y(min(ys))} to {y(max(ys))}"
+    low, high = points.min(axis=0), points.max(axis=0)
+    return f", x {x(low[0])} to {x(high[0])}, y {y(low[1])} to {y(high[1])}"
 
 
 def _span(values) -> str:
