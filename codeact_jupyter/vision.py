@@ -50,6 +50,7 @@ class Vision:
         self.settings = settings
         self.sent = 0
         self.active, self.notice = _decide(settings, backend)
+        self._told_no_pillow = False
 
     def content(self, text: str, outputs: list[dict]) -> tuple[str | list, str | None]:
         """The observation message's content (the text, or the text and image parts) and a
@@ -69,8 +70,10 @@ class Vision:
                     parts.append(part)
         except ImportError:
             notes.append("no image attached: Pillow is not installed in the kernel")
-            notice = ("Images were not sent to the model: Pillow is not installed in the kernel "
-                      "(`pip install pillow`). The model reads the figure descriptions.")
+            if not self._told_no_pillow:  # once a task
+                self._told_no_pillow = True
+                notice = ("Images were not sent to the model: Pillow is not installed in the kernel "
+                          "(`pip install pillow`). The model reads the figure descriptions.")
         self.sent += len(parts)
         if parts:
             notes.insert(0, f"{_n(len(parts), 'image')} of this output attached below")

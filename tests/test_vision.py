@@ -148,11 +148,11 @@ def test_a_declared_vision_model_gets_images(ip):
 def test_without_pillow_no_image_is_sent_and_the_user_is_told(ip, capsys, monkeypatch):
     ip.user_ns["PNG"] = tiny_png(20, 10)
     monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails, as where it is missing
-    with ChatServer([show_images(1), "Seen."]) as server:
+    with ChatServer([show_images(1), show_images(1), "Seen."]) as server:
         ip.run_cell(f"%codeact --base-url {server.base_url} --model gpt-4o --vision on look")
     content = server.requests[1]["messages"][3]["content"]
     assert isinstance(content, str) and "no image attached: Pillow is not installed in the kernel" in content
-    assert "Pillow is not installed in the kernel (`pip install pillow`)" in capsys.readouterr().out
+    assert capsys.readouterr().out.count("Pillow is not installed in the kernel (`pip install pillow`)") == 1
 
 
 def test_vision_on_with_a_text_only_backend_says_so(ip, replay, capsys):
