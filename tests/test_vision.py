@@ -57,6 +57,21 @@ def test_a_plotting_step_in_a_kernel_gives_the_model_its_title_and_labels(kernel
     assert '[What the model read about this figure:]\nFigure 640x480 px, 1 axes\nAxes 1 "Visits per day"' in text
 
 
+def test_several_figures_of_one_step_are_each_described(kernel, tmp_path):
+    step = ("<execute>\nimport matplotlib.pyplot as plt\nplt.figure()\nplt.bar(['a', 'b'], [4, 7])\n"
+            "plt.title('First')\nplt.figure()\nplt.scatter([1, 2, 3], [3, 1, 2])\nplt.title('Second')\n</execute>")
+    replies = tmp_path / "two.json"
+    replies.write_text(json.dumps([step, "Two plots."]))
+    reply, text = run_cell(kernel, f"%%codeact --backend replay --model {replies} two plots\n")
+    assert reply["status"] == "ok", text
+    observation = run_json(kernel, "import codeact_jupyter, json\n"
+                                   "print(json.dumps(codeact_jupyter.last_run().steps[0].observation))")
+    assert observation.count("[Figure shown to the user (image/png") == 2
+    assert '"First"\n  x: no label, categories' in observation and "2 bars: a=4, b=7" in observation
+    assert '"Second"' in observation and "scatter: 3 points, x 1 to 3, y 1 to 3" in observation
+    assert "[What the model read about these 2 figures:]" in text
+
+
 def test_in_jupyterlab_the_step_cell_gets_the_description_with_the_figure(kernel, tmp_path):
     from test_lab_bridge import announce, events_of, run
 
