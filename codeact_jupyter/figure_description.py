@@ -61,18 +61,19 @@ def _axes_lines(ax, index: int, axes: list, number: dict, detail: int) -> list[s
     twin = _twin_of(ax, axes, number)
     if twin:
         head += f" ({twin})"
-    if getattr(ax, "name", "rectilinear") not in ("rectilinear",):
+    if ax.name != "rectilinear":
         head += f" ({ax.name} projection)"
-    if not ax.axison:
+    shown = getattr(ax, "_axis3don", ax.axison) if ax.name == "3d" else ax.axison
+    if not shown:
         head += " (axis lines hidden)"
     x, y = Values.for_axis(ax.xaxis), Values.for_axis(ax.yaxis)
     lines = [head]
-    if ax.axison or ax.get_xlabel():
+    if shown or ax.get_xlabel():
         lines.append("  x: " + _axis_text(ax, "x", x))
-    if ax.axison or ax.get_ylabel():
+    if shown or ax.get_ylabel():
         lines.append("  y: " + _axis_text(ax, "y", y))
-    if getattr(ax, "name", "") == "3d" and ax.get_zlabel():
-        lines.append(f'  z: "{ax.get_zlabel()}"')
+    if ax.name == "3d":
+        lines.append("  z: " + _axis_text(ax, "z", Values.for_axis(ax.zaxis)))
     legend = ax.get_legend()
     if legend is not None and _legend_entries(legend):
         lines.append("  legend: " + ", ".join(_legend_entries(legend)))
@@ -111,9 +112,9 @@ def _twin_of(ax, axes: list, number: dict) -> str:
 
 
 def _colorbar_lines(ax) -> list[str]:
-    horizontal = ax.get_xlabel() and not ax.get_ylabel()
+    horizontal = getattr(getattr(ax, "_colorbar", None), "orientation", "vertical") == "horizontal"
     label = ax.get_xlabel() if horizontal else ax.get_ylabel()
-    low, high = ax.get_xlim() if horizontal or ax.get_ylim() == (0, 1) else ax.get_ylim()
+    low, high = ax.get_xlim() if horizontal else ax.get_ylim()
     text = "Colorbar" + (f' "{_short(label)}"' if label else "")
     return [f"{text}: {Values.number(low)} to {Values.number(high)}"]
 
