@@ -16,6 +16,7 @@ from .figure_artists import Values, artist_lines
 
 DEFAULT_BUDGET = 1500
 CUT_NOTE = "[description cut to fit]"
+CATEGORIES_LISTED = 12
 
 
 def describe_figure(fig, budget: int = DEFAULT_BUDGET) -> str | None:
@@ -87,8 +88,12 @@ def _axis_text(ax, which: str, values: Values) -> str:
     scale = getattr(ax, f"get_{which}scale")()
     low, high = getattr(ax, f"get_{which}lim")()
     parts = [f'"{_short(label)}"' if label else "no label"]
-    kind = values.kind
-    parts.append(kind if kind in ("dates", "categories") else f"{scale} scale")
+    if values.kind == "categories":  # limits in category numbers mean nothing: name them
+        axis = values.axis
+        names = [str(n) for n in axis.get_major_formatter().format_ticks(axis.get_majorticklocs()) if str(n)]
+        more = f" and {len(names) - CATEGORIES_LISTED} more" if len(names) > CATEGORIES_LISTED else ""
+        return ", ".join(parts + [f"categories {', '.join(_short(n, 30) for n in names[:CATEGORIES_LISTED])}{more}"])
+    parts.append("dates" if values.kind == "dates" else f"{scale} scale")
     parts.append(f"{values(low)} to {values(high)}" + (" (inverted)" if low > high else ""))
     return ", ".join(parts)
 

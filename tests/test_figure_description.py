@@ -107,7 +107,7 @@ def pandas_bars():
 CASES = [
     (line_plot, ['Axes 1 "Monthly sales"', 'x: "month", linear scale', 'y: "EUR"', 'legend: "revenue", "costs"',
                  "2 lines", '"revenue": 12 points, x 1 to 12, y 10 to 120', '"costs": 12 points (markers only)']),
-    (bar_plot, ['"Fruit sold"', "3 bars: apples=3, pears=5, kiwis=2", "categories"]),
+    (bar_plot, ['"Fruit sold"', "3 bars: apples=3, pears=5, kiwis=2", "x: no label, categories apples, pears, kiwis\n"]),
     (histogram, ["histogram: 3 bins from -0.5 to 2.5, counts 20 to 50 (total 100), highest bin 0.5 to 1.5"]),
     (scatter, ['scatter "samples": 4 points, x 1 to 4, y 10 to 40', "colour shows values 0.5 to 2 (viridis)"]),
     (heat_image, ["image: 3x4 values 0 to 11, colour scale 0 to 11 (magma)", 'Colorbar "level": 0 to 11', "1 axes"]),

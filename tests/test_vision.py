@@ -67,7 +67,7 @@ def test_several_figures_of_one_step_are_each_described(kernel, tmp_path):
     observation = run_json(kernel, "import codeact_jupyter, json\n"
                                    "print(json.dumps(codeact_jupyter.last_run().steps[0].observation))")
     assert observation.count("[Figure shown to the user (image/png") == 2
-    assert '"First"\n  x: no label, categories' in observation and "2 bars: a=4, b=7" in observation
+    assert '"First"\n  x: no label, categories a, b\n' in observation and "2 bars: a=4, b=7" in observation
     assert '"Second"' in observation and "scatter: 3 points, x 1 to 3, y 1 to 3" in observation
     assert "[What the model read about these 2 figures:]" in text
 
