@@ -92,7 +92,8 @@ def _axis_text(ax, which: str, values: Values) -> str:
         axis = values.axis
         names = [str(n) for n in axis.get_major_formatter().format_ticks(axis.get_majorticklocs()) if str(n)]
         more = f" and {len(names) - CATEGORIES_LISTED} more" if len(names) > CATEGORIES_LISTED else ""
-        return ", ".join(parts + [f"categories {', '.join(_short(n, 30) for n in names[:CATEGORIES_LISTED])}{more}"])
+        listed = ", ".join(_short(n, 30) for n in names[:CATEGORIES_LISTED])
+        return ", ".join(parts + [f"categories {listed}{more}"])
     parts.append("dates" if values.kind == "dates" else f"{scale} scale")
     parts.append(f"{values(low)} to {values(high)}" + (" (inverted)" if low > high else ""))
     return ", ".join(parts)

@@ -2,7 +2,6 @@
 observation and context it feeds, and a plotting step in a real kernel."""
 from __future__ import annotations
 
-import json
 
 import matplotlib
 
