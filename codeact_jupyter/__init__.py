@@ -18,14 +18,19 @@ def load_ipython_extension(ipython) -> None:
     magics = CodeActMagics(shell=ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.error_log)
+    from .figure_notes import install as describe_figures
+
+    describe_figures(ipython, budget=lambda: magics.figure_description_chars)
     if empty_body_transformer not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(empty_body_transformer)
     listen_for_mirrors()  # the JupyterLab extension announces itself (views.py)
 
 
 def unload_ipython_extension(ipython) -> None:
+    from .figure_notes import uninstall as stop_describing_figures
     from .magic import empty_body_transformer
 
+    stop_describing_figures(ipython)
     magics = ipython.magics_manager.registry.get("CodeActMagics")
     if magics is not None:
         try:

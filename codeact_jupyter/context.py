@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .jsonsafe import safe_str
-from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
+from .figure_notes import cell_figures
+from .observation import human_size, output_text, short_description, strip_ansi, summarize_blobs, truncate_middle
 from .variables import variable_summaries
 
 CELL_OUTPUT_CHARS = 600
+FIGURE_CHARS = 300  # an earlier cell's figure: its description, short (never its image)
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = CELL_OUTPUT_CHARS
 CONTEXT_CHOICES = ("all", "cells", "vars", "none")  # what --context may share
@@ -145,6 +147,7 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
     inputs = list(history.input_hist_raw)
     outputs = history.output_hist
     errors = errors or {}
+    figures = cell_figures(shell)  # the history keeps no display outputs (figure_notes.py)
     end = len(inputs) if history_end is None else min(history_end, len(inputs))
     cells = []
     for count in range(1, end):
@@ -162,6 +165,8 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
             result = f"Out[{count}]: {_safe_repr(outputs[count])}"
         else:
             result = ""
+        shown = [f"figure: {short_description(d, FIGURE_CHARS)}" for d in figures.get(count, ())]
+        result = "]\n[".join(part for part in (result, *shown) if part)
         cells.append(_record(label, source.strip(), result, key, kind))
     return cells
 
@@ -190,7 +195,7 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
             cells.append(CellRecord("Markdown", source, key=key))
         else:
             outputs = cell.get("outputs", [])
-            texts = [output_text(o) for o in outputs]
+            texts = [output_text(o, figure_chars=FIGURE_CHARS) for o in outputs]
             result = "\n".join(t.rstrip("\n") for t in texts if t)
             kind = "error" if any(o.get("output_type") == "error" for o in outputs) else "output"
             cells.append(_record(label, source, result, key, kind))

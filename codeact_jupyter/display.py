@@ -119,6 +119,7 @@ class RichDisplay:
                 for note in (observation_note(event), changes_note(event)):
                     if note:
                         self._note(note)
+                self._figure_descriptions(event)
         elif isinstance(event, Answer):
             self.text = event.text
             self._stream()
@@ -143,6 +144,14 @@ class RichDisplay:
 
         trace = run_trace(run)
         self._show_raw({MIME: jsonable(trace), "text/plain": summary_line(trace)})
+
+    def _figure_descriptions(self, event: Observation) -> None:
+        """What the model read about the step's figures, collapsed under them."""
+        from .figure_notes import description_view
+
+        view = description_view(event.outputs)
+        if view is not None:
+            self._show_raw(view["data"])
 
     def _with_thought(self, header: str) -> str:
         return f"{self.thought}\n\n{header}" if self.thought else header

@@ -72,6 +72,10 @@ class LabBridge:
         if isinstance(event, TurnStarted):
             self._turn_text = []
         payload = self._answer(event) if isinstance(event, Answer) else event.to_dict()
+        if payload["type"] == "observation":  # the step's cell shows what the model read of its figures
+            from .figure_notes import description_view
+
+            payload["outputs"] += [view] if (view := description_view(event.outputs)) else []
         self._batch.append(payload)
         if payload["type"] in URGENT or time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
             self._flush()

@@ -19,6 +19,8 @@ from .redaction import NO_REDACTION, Redactor
 from .run import Run, Step
 from .settings import TaskSettings
 from .transcript_fit import fit_to_context
+from .message_content import content_text
+from .vision import Vision
 
 # </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
 # not stop there themselves (CodeActAgent's generation config stops at </s> only).
@@ -48,6 +50,7 @@ class CodeActLoop:
         self.redactor = redactor or NO_REDACTION
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
+        self.vision = Vision(settings.vision, backend)  # images for a model that sees them
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -66,6 +69,8 @@ class CodeActLoop:
         yield from self._withheld_notice()
         for notice in getattr(self.backend, "notices", None) or ():
             yield Notice(notice)
+        if self.vision.notice:
+            yield Notice(self.vision.notice)
         nudged = False
         for turn in range(1, settings.max_turns + 1):
             yield TurnStarted(turn)
@@ -150,16 +155,22 @@ class CodeActLoop:
         else:
             result = self.executor.execute(code, timeout=self.settings.step_timeout, step=number)
         changes = getattr(result, "changes", None)  # namespace_changes.NamespaceChanges
-        text = self.redact(format_observation(result.outputs, result.status, self.settings.observation_limit,
-                                              timeout=self.settings.step_timeout,
-                                              changes=changes.line() if changes else ""))
+        text = format_observation(result.outputs, result.status, self.settings.observation_limit,
+                                  timeout=self.settings.step_timeout,
+                                  changes=changes.line() if changes else "")
+        # For a vision model: the text, then image parts (their text part redacted alone).
+        content, image_notice = self.vision.content(text, result.outputs)
+        content = self.redactor.redact_content(content)
+        text = content_text(content)
         outputs = self.redactor.redact_outputs(result.outputs)  # kept and sent to views
         self.run.steps.append(Step(code, text, result.status, outputs, result.execution_count,
                                    changes=changes))
-        self.run.messages.append({"role": "user", "content": text})
+        self.run.messages.append({"role": "user", "content": content})
         yield Observation(step=number, code=code, text=text, status=result.status,
                           outputs=outputs, execution_count=result.execution_count,
                           changes=changes.to_dict() if changes else None)
+        if image_notice:
+            yield Notice(image_notice)
         yield from self._withheld_notice()
         return result.status == "interrupted"
 

@@ -12,13 +12,14 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, Union, validate
+from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, List, TraitError, Unicode, Union, validate
 
 from .backends.base import BackendConfig
 from .context import CONTEXT_CHOICES, ErrorLog
 from .input_rewrite import codeact_input_transformer
 from .magic_options import check_limits, split_line
 from .settings import TaskSettings
+from .vision import MODES, VisionSettings
 
 # Refused with this message when a step calls %%codeact: the step's output goes to the
 # model, which reads why nothing ran.
@@ -83,6 +84,19 @@ class CodeActMagics(Magics):
                    "sent with a task: all (cells and variables), cells, vars or none. A cell whose "
                    "first line is `# codeact: private` is never sent.").tag(config=True)
 
+    vision = CaselessStrEnum(MODES, default_value="auto", help="Images of step outputs to the "
+                             "model: auto (openai backend, a model known or declared to accept "
+                             "images), on (any model of the openai backend), off.").tag(config=True)
+    vision_models = List(Unicode(), help="More model names (fnmatch patterns, e.g. 'my-vlm*') "
+                         "that accept images, for --vision auto.").tag(config=True)
+    vision_images_per_step = Int(2, help="Most images sent with one observation.").tag(config=True)
+    vision_images_per_task = Int(8, help="Most images sent in one task.").tag(config=True)
+    vision_image_size = Int(768, help="Pixels of an image's longer side; larger ones are "
+                            "downscaled before they are sent.").tag(config=True)
+    figure_description_chars = Int(1500, help="Characters of a matplotlib figure's description "
+                                   "(what the model reads about a plot); 0: no descriptions."
+                                   ).tag(config=True)
+
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self.error_log = ErrorLog(shell)
@@ -113,6 +127,8 @@ class CodeActMagics(Magics):
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
     @argument("--context", choices=CONTEXT_CHOICES, default=None, help="What of the notebook is "
               "sent: all (default), cells, vars or none.")
+    @argument("--vision", choices=MODES, default=None, help="Images of step outputs to the model: "
+              "auto (a vision model of the openai backend), on, off (default auto).")
     @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
               "the cell body continues it. Sent as written: no $name or {expr} expansion.")
     @no_var_expand
@@ -190,6 +206,11 @@ class CodeActMagics(Magics):
             redact_patterns=tuple(self.redact_patterns),
             redact_allow=tuple(self.redact_allow),
             context=_context_choice(pick("context", self.context)),
+            vision=VisionSettings(mode=str(pick("vision", self.vision)).lower(),
+                                  models=tuple(self.vision_models),
+                                  per_step=max(0, self.vision_images_per_step),
+                                  per_task=max(0, self.vision_images_per_task),
+                                  max_side=max(16, self.vision_image_size)),
         )
         check_limits(settings.max_turns, settings.step_timeout)
         return settings

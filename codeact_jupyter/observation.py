@@ -1,12 +1,17 @@
 """What the model reads after a step: the step's outputs as text, cut to a limit.
 
 Rich outputs (images, HTML) are named by a short placeholder with their type and size:
-text-only models cannot see them, but they should know the user can. Base64 data never
-goes to the model, wherever it shows up (a data: URI, a printed blob).
+text-only models cannot see them, but they should know the user can. A matplotlib figure
+comes with its description, read from the figure's objects when it was displayed
+(figure_notes.py puts it in the output's metadata); an HTML table says its shape, a widget
+its type. Base64 data never goes to the model, wherever it shows up (a data: URI, a
+printed blob).
 """
 from __future__ import annotations
 
 import re
+
+from .figure_notes import description_of
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 NOTHING_PRINTED = "[The code ran successfully and printed nothing.]"
@@ -54,8 +59,9 @@ def truncate_middle(text: str, limit: int) -> str:
     return f"{text[:half]}\n[... {cut:,} characters cut ...]\n{text[-half:]}"
 
 
-def output_text(output: dict) -> str:
-    """One nbformat output as text for the model."""
+def output_text(output: dict, figure_chars: int | None = None) -> str:
+    """One nbformat output as text for the model; ``figure_chars`` shortens figure
+    descriptions (the notebook context)."""
     kind = output.get("output_type")
     if kind == "stream":
         return summarize_blobs(strip_ansi(_joined(output.get("text", ""))))
@@ -63,19 +69,31 @@ def output_text(output: dict) -> str:
         return summarize_blobs(strip_ansi("\n".join(output.get("traceback") or
                                                     [f"{output.get('ename')}: {output.get('evalue')}"])))
     if kind in ("execute_result", "display_data"):
-        return summarize_blobs(_rich_text(output.get("data", {})))
+        return summarize_blobs(_rich_text(output.get("data", {}), output, figure_chars))
     return ""
 
 
-def _rich_text(data: dict) -> str:
+def _rich_text(data: dict, output: dict | None = None, figure_chars: int | None = None) -> str:
     plain = strip_ansi(_joined(data.get("text/plain", "")))
     rich = [mime for mime in data if mime != "text/plain"]
     images = [mime for mime in rich if mime.startswith("image/")]
+    description = description_of(output or {})
+    if description:
+        if figure_chars is not None:
+            return f"[figure: {short_description(description, figure_chars)}]"
+        shown = f" ({images[0]}, {_size(images[0], data[images[0]])})" if images else ""
+        return f"[Figure shown to the user{shown}; what it shows, read from the figure's objects:]\n{description}"
     if images:
         described = f": {plain}" if plain else ""
         return f"[{images[0]} image, {_size(images[0], data[images[0]])}, shown to the user{described}]"
     if plain and not _is_opaque_repr(plain):
         return plain
+    if WIDGET in data:
+        kind = re.match(r"<?([\w.]+)", plain or "")  # IntSlider(value=3), <ipywidgets.IntSlider object>
+        return f"[{kind.group(1).rsplit('.', 1)[-1] if kind else 'Jupyter'} widget shown to the user]"
+    shape = html_table_shape(_joined(data.get("text/html", "")))
+    if shape:
+        return f"[HTML table shown to the user: {shape[0]:,} rows x {shape[1]:,} columns]"
     if rich:
         return f"[{rich[0]} output shown to the user]"
     return plain
@@ -91,8 +109,41 @@ def _size(mime: str, value) -> str:
 
 
 def _is_opaque_repr(text: str) -> bool:
-    # e.g. "<IPython.core.display.HTML object>": says nothing the placeholder does not.
-    return bool(re.fullmatch(r"<[\w.]+ object( at 0x[0-9a-f]+)?>", text.strip()))
+    # e.g. "<IPython.core.display.HTML object>" or "<pandas.io.formats.style.Styler at 0x7f..>":
+    # says nothing the placeholder does not.
+    return bool(re.fullmatch(r"<[\w.]+( object)?( at 0x[0-9a-fA-F]+)?>", text.strip()))
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+_TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
+_BODY = re.compile(r"<tbody\b.*?</tbody>", re.S | re.I)
+_ROW = re.compile(r"<tr\b.*?(?:</tr>|(?=<tr\b)|$)", re.S | re.I)
+
+
+def html_table_shape(html: str) -> tuple[int, int] | None:
+    """(rows, columns) of the first table in ``html``: body rows, and data cells (``td``) of
+    the widest row; pandas' index cells are ``th``, so they do not count as columns."""
+    table = _TABLE.search(html) if "<table" in html.lower() else None
+    if table is None:
+        return None
+    body = _BODY.search(table.group(0))
+    rows = _ROW.findall(body.group(0) if body else table.group(0))
+    cells = [len(re.findall(r"<td\b", row, re.I)) for row in rows]
+    if not body:
+        rows = [row for row, n in zip(rows, cells) if n]
+        cells = [n for n in cells if n]
+    return (len(rows), max(cells, default=0)) if rows else None
+
+
+def short_description(text: str, limit: int) -> str:
+    """A figure description cut to whole lines within ``limit`` characters, on one line."""
+    kept: list[str] = []
+    for line in (part.strip() for part in text.splitlines()):
+        if sum(len(k) + 2 for k in kept) + len(line) > limit:
+            kept.append("…")
+            break
+        kept.append(line)
+    return "; ".join(kept)
 
 
 def _joined(value) -> str:

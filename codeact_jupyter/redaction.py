@@ -214,6 +214,14 @@ class Redactor:
                     for key, item in value.items()}
         return value
 
+    def redact_content(self, content):
+        """A message's content: a string, or content parts whose text parts are redacted
+        (image parts are left as they are)."""
+        if not isinstance(content, list):
+            return self.redact(content)
+        return [{**part, "text": self.redact(part.get("text") or "")}
+                if isinstance(part, dict) and part.get("type") == "text" else part for part in content]
+
     def _sub(self, pattern: re.Pattern, label: str, text: str, value: str | None = None) -> str:
         def replace(match: re.Match) -> str:
             self.masks += 1

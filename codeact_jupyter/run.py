@@ -46,7 +46,9 @@ class Run:
         return self.redactor.counts() if self.redactor is not None else {}
 
     def replies(self) -> list[str]:
-        return [m["content"] for m in self.messages if m["role"] == "assistant"]
+        from .message_content import content_text
+
+        return [content_text(m["content"]) for m in self.messages if m["role"] == "assistant"]
 
     def step_statuses(self) -> list[str | None]:
         """Per reply, the status of the step it asked for (None for answers, empty replies

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .backends.base import BackendConfig
+from .vision import VisionSettings
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,5 @@ class TaskSettings:
     # parts the user unticked in the panel's manifest (ContextPart keys).
     context: str = "all"
     context_exclude: tuple[str, ...] = ()
+    # Images of step outputs for vision models (vision.py).
+    vision: VisionSettings = field(default_factory=VisionSettings)

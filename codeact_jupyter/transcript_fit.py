@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .message_content import IMAGE_TOKENS, content_text, image_count
+
 SHORTENED_MARKER = "[observation shortened to fit the context window]"
+IMAGES_MARKER = "[its images dropped to fit the context window]"
 DROPPED_MARKER = "[observation dropped to fit the context window]"
 
 # Template tokens around each message (ChatML: <|im_start|>, role, newline, <|im_end|>, newline,
@@ -55,7 +58,7 @@ def fit_to_context(
         for i in observations:
             if total <= goal:
                 break
-            new_text = replace(out[i].get("content") or "")
+            new_text = replace(out[i].get("content") or "")  # text (a list's images go)
             if new_text is None:
                 continue
             out[i]["content"] = new_text
@@ -84,7 +87,8 @@ def fit_to_context(
 
 
 def _cost(message: dict, count_tokens: Callable[[str], int]) -> int:
-    return count_tokens(message.get("content") or "") + MESSAGE_OVERHEAD_TOKENS
+    content = message.get("content") or ""
+    return count_tokens(content_text(content)) + image_count(content) * IMAGE_TOKENS + MESSAGE_OVERHEAD_TOKENS
 
 
 def _first_user_index(messages: list[dict]) -> int:
@@ -100,13 +104,16 @@ def _observation_indices(messages: list[dict]) -> list[int]:
     return [i for i in range(first + 1, len(messages) - 1) if messages[i].get("role") == "user"]
 
 
-def _dropped(text: str) -> str | None:
-    return None if text == DROPPED_MARKER else DROPPED_MARKER
+def _dropped(content) -> str | None:
+    return None if content == DROPPED_MARKER else DROPPED_MARKER
 
 
-def _shortened(text: str) -> str | None:
+def _shortened(content) -> str | None:
     """The observation's beginning and end around a marker; None when it is already short
-    (or already shortened or dropped)."""
+    (or already shortened or dropped). Content parts lose their images first."""
+    text = content_text(content)
+    if image_count(content):
+        return f"{_shortened(text) or text}\n{IMAGES_MARKER}"
     if SHORTENED_MARKER in text or text == DROPPED_MARKER:
         return None
     if len(text) <= KEEP_HEAD_CHARS + KEEP_TAIL_CHARS + len(SHORTENED_MARKER) + 2:

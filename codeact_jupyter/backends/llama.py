@@ -69,8 +69,10 @@ class LlamaBackend:
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
         """Yield the reply as the host writes it. A Stop (KeyboardInterrupt) while waiting
         tells the host to cancel between two tokens; it keeps its KV cache."""
-        self.last_usage = None
-        for message in self.host.stream("generate", messages=messages, stop=list(stop)):
+        from ..message_content import text_only
+
+        self.last_usage = None  # text only: image parts never reach a local model (docs/llama.md)
+        for message in self.host.stream("generate", messages=text_only(messages), stop=list(stop)):
             if "text" in message:
                 yield message["text"]
                 continue

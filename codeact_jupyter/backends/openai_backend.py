@@ -28,6 +28,9 @@ START_HINT = ("Is the server running, and is `--base-url` right? (Ollama: `ollam
 class OpenAIBackend:
     name = "openai"
     context_size: int | None = None  # remote endpoints do not say
+    # Observations may carry image parts (vision.py): the messages go to the endpoint as
+    # they are, OpenAI content parts included.
+    sends_images = True
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
@@ -44,6 +47,7 @@ class OpenAIBackend:
         self._client: Any = None
         self._send_stream_options = True  # cleared once a server rejects stream_options
         self._receiving = False  # True while reading a reply: a lost connection then is a crash
+        self._sent_images = False  # the last request held image parts
 
     # -- the Backend protocol -------------------------------------------------------------
 
@@ -61,6 +65,7 @@ class OpenAIBackend:
 
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
         self.last_usage = None
+        self._sent_images = any(isinstance(m.get("content"), list) for m in messages)
         started = time.perf_counter()
         cut = _StopCutter(stop)
         self._receiving = False
@@ -201,6 +206,10 @@ def _explain(exc: Exception, backend: OpenAIBackend) -> str:
     if isinstance(exc, openai.RateLimitError):
         return (f"Rate limited by {url} (HTTP 429{_said(said)}). Wait a moment and retry, "
                 f"or check your plan's quota and billing.")
+    if isinstance(exc, openai.BadRequestError) and backend._sent_images:
+        return (f"The server at {url} rejected the request (HTTP 400{_said(said)}). It held images of "
+                f"the step's output: if {backend._model!r} does not accept images, run the task with "
+                f"`--vision off` (or `%config CodeActMagics.vision = 'off'`).")
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code >= 500:
             return (f"The model server at {url} failed with HTTP {exc.status_code}{_said(said)}. "
