@@ -16,7 +16,7 @@ import time
 
 from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                      TextDelta, TurnStarted, TurnStats)
-from .jsonsafe import safe_text
+from .jsonsafe import jsonable, safe_text
 from .parsing import EXECUTE_CLOSE, EXECUTE_OPEN
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
@@ -119,6 +119,17 @@ class RichDisplay:
                 "text/html": f'<div style="color:var(--jp-error-color1,#d32f2f)"><b>codeact:</b> '
                              f"{html.escape(message)}</div>",
                 "text/plain": f"codeact: {message}"})
+
+    def record_run(self, run) -> None:
+        """Keep the run's trace in this cell, as an output (trace_store.py reads it back):
+        where no extension mirrors the run, nothing else can put it into the notebook.
+        Compact mode leaves it to the extension, which writes it into the cell's metadata."""
+        if self.compact:
+            return
+        from .trace import MIME, run_trace, summary_line
+
+        trace = run_trace(run)
+        self._show_raw({MIME: jsonable(trace), "text/plain": summary_line(trace)})
 
     def _with_thought(self, header: str) -> str:
         return f"{self.thought}\n\n{header}" if self.thought else header

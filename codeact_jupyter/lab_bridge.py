@@ -76,6 +76,17 @@ class LabBridge:
         if payload["type"] in URGENT or time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
             self._flush()
 
+    def record_run(self, run) -> None:
+        """At the end of the run (runner.record_run): its trace, in a message of its own
+        after the events, ``{run_id, origin, cell_id, "events": [], "trace": {...}}``; the
+        extension writes it into the task cell's metadata (magic) or the notebook's (panel)."""
+        if self._closed or self._broken:
+            return
+        from .trace import run_trace
+
+        self._flush()
+        self._send({"events": [], "trace": run_trace(run)})
+
     def close(self) -> None:
         if self._closed:
             return
@@ -118,10 +129,13 @@ class LabBridge:
             return
         batch, self._batch = self._batch, []
         self._last_flush = time.monotonic()
+        self._send({"events": batch})
+
+    def _send(self, body: dict[str, Any]) -> None:
         try:
             if self._comm is None:
                 self._comm = _open_comm(jsonable(self._header()))
-            self._comm.send(jsonable({**self._header(), "events": batch}))
+            self._comm.send(jsonable({**self._header(), **body}))
         except Exception:  # the mirror must never break the task
             self._broken = True
             log.warning("codeact: could not send events to JupyterLab", exc_info=True)

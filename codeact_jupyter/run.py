@@ -32,6 +32,9 @@ class Run:
     error: str | None = None
     # The task's redaction.Redactor (None before it starts): redacted_counts() reads it.
     redactor: Any = field(default=None, repr=False, compare=False)
+    # For the trace (trace.py): the settings without keys, and when it ran.
+    settings: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
 
     def redacted_counts(self) -> dict[str, int]:
         """How many distinct secret values were withheld from the model, by what they were

@@ -6,6 +6,7 @@ button, Ctrl-C) into a clean end: what was done is kept, and one line says it st
 """
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Callable, Iterable
@@ -18,10 +19,12 @@ from .loop import STOPPED, CodeActLoop, Confirm
 from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
+from .trace import RunClock, settings_record
 
 Sink = Callable[[Event], None]
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
 _running: Run | None = None  # the task under way; a step may not start another
+log = logging.getLogger(__name__)
 
 
 class NestedTaskError(RuntimeError):
@@ -59,13 +62,30 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
     if errors is None and history_end is None:
         errors, history_end = _cell_records(shell)
     sinks = list(sinks)
-    run = Run(run_id=uuid.uuid4().hex[:12], task=task)
+    run = Run(run_id=uuid.uuid4().hex[:12], task=task, settings=settings_record(settings))
     remember(run)
     _running = run
+    clock = RunClock(run)
     try:
-        return _run(shell, run, settings, sinks, notebook, errors, confirm, history_end)
+        _run(shell, run, settings, [clock, *sinks], notebook, errors, confirm, history_end)
+        clock.finish()
+        record_run(run, sinks)
+        return run
     finally:
         _running = None
+
+
+def record_run(run: Run, sinks: list[Sink]) -> None:
+    """Hand the finished run to the sinks that keep it (``record_run(run)``, optional: the
+    JupyterLab bridge sends its trace, the rich display shows it); never fails the task."""
+    for sink in sinks:
+        keep = getattr(sink, "record_run", None)
+        if keep is None:
+            continue
+        try:
+            keep(run)
+        except Exception:
+            log.warning("codeact: could not keep the run's trace", exc_info=True)
 
 
 def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, errors, confirm,
