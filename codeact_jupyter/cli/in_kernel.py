@@ -90,11 +90,6 @@ def failed_record(message: str) -> dict:
 
 
 def trace_of(run) -> dict:
-    try:
-        from ..trace import run_trace
-    except ImportError:  # an older tree without trace.py: the essentials
-        return {"run_id": run.run_id, "task": run.task, "backend": run.backend,
-                "done_reason": run.done_reason, "answer": run.answer, "messages": run.messages,
-                "steps": [{"code": s.code, "status": s.status, "observation": s.observation,
-                           "execution_count": s.execution_count} for s in run.steps]}
+    from ..trace import run_trace
+
     return run_trace(run)

@@ -1,12 +1,13 @@
 """The notebook ``codeact run`` writes: the input's cells with their outputs, then the task
 cell, a code cell per step and a Markdown cell for the answer, as the JupyterLab extension
 mirrors a run (labextension/src/cells.ts), with the same cell metadata; the run's trace in
-the task cell's metadata (key ``codeact``) and the task in the notebook's task history
+the task cell's metadata (key ``codeact_trace``, as for a magic run: docs/trace.md) and the task in the notebook's task history
 (``metadata.codeact.tasks``, labextension/src/history.ts)."""
 from __future__ import annotations
 
 import datetime as _dt
 
+CELL_KEY = "codeact_trace"  # trace.CELL_KEY; not imported: the command never loads the runner
 MAX_ANSWER = 2000  # in the history entry, as the extension keeps it
 
 
@@ -25,7 +26,8 @@ def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli"
     notes += [e["message"] for e in events if e["type"] == "error"]
     outputs = [new_output("stream", name="stderr", text="".join(f"{n}\n" for n in notes))] if notes else []
     task_cell = new_code_cell(task_source(task), outputs=outputs)
-    task_cell.metadata["codeact"] = record.get("trace") or {"run_id": run_id}
+    if record.get("trace"):
+        task_cell.metadata[CELL_KEY] = record["trace"]
     nb.cells.append(task_cell)
     for event in events:
         if event["type"] != "observation":
