@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         for task in tasks:
             print(f"{task.id}\t{task.category}")
         return 0
-    out = Path(args.out).expanduser()
+    out = Path(args.out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     settings = settings_of(args)
     if args.oracle:
