@@ -11,7 +11,7 @@ import pytest
 
 from codeact_jupyter.cli.checking import verdict
 from codeact_jupyter.cli.eval_run import spec_of
-from codeact_jupyter.cli.scoring import format_expected
+from codeact_jupyter.cli.scoring import format_expected, match_value
 from codeact_jupyter.cli.suite import load_suite
 
 SUITE = load_suite()
@@ -36,8 +36,12 @@ def namespace(task, solved: bool) -> dict:
                 exec(code, ns)
             except Exception:
                 assert number == task.failing_cell, f"{task.id}: setup cell {number} failed"
-        for code in task.solution if solved else ():
+    for code in task.solution if solved else ():
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
             exec(code, ns)
+    if solved:  # what the last step prints is the expected answer: a live model can find it
+        last = printed.getvalue().strip().splitlines()[-1]
+        assert match_value(last, task.expected, task.tolerance)[0], (task.id, last, task.expected)
     return ns
 
 
