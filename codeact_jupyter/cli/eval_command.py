@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settings = settings_of(args)
     if args.oracle:
-        settings.update(backend="replay", model=str(write_oracle(tasks, out / "oracle")))
+        settings.update(backend="replay", model=str(write_oracle(tasks, out / "oracle", args.action_mode)))
     described = {"suite": str(suite.root), **settings, "action_mode": args.action_mode}
     problem = check_same(out, described)
     if problem:
@@ -84,13 +84,17 @@ def main(argv: list[str]) -> int:
     return code
 
 
-def write_oracle(tasks, folder: Path) -> Path:
-    """A replay per task (folder/ID.json): its reference steps, then its answer."""
+def write_oracle(tasks, folder: Path, action_mode: str = "code") -> Path:
+    """A replay per task (folder/ID.json): its reference steps, then its answer; in a tool
+    mode, the tool calls those steps make, one per reply."""
     folder.mkdir(parents=True, exist_ok=True)
     for task in tasks:
-        if not task.solution and task.answer is None and task.expected is None:
-            continue
-        (folder / f"{task.id}.json").write_text(json.dumps(task.oracle_replies(), indent=1), encoding="utf-8")
+        replies = task.oracle_replies()
+        if action_mode != "code":
+            from .action_modes import oracle_actions
+
+            replies = oracle_actions(task, action_mode) + replies[-1:]
+        (folder / f"{task.id}.json").write_text(json.dumps(replies, indent=1), encoding="utf-8")
     return folder
 
 

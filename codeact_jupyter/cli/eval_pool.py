@@ -42,7 +42,8 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
             state["running"] += 1
             show()
             try:
-                row = await run_one(task, repeat, settings_for(task, settings), out / "notebooks", kernel_name)
+                row = await run_one(task, repeat, settings_for(task, settings), out / "notebooks", kernel_name,
+                                    action_mode)
             finally:
                 state["running"] -= 1
             append_row(out, row)

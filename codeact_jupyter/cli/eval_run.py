@@ -29,7 +29,7 @@ def spec_of(task: EvalTask) -> dict:
 
 
 async def run_one(task: EvalTask, repeat: int, settings: dict, notebooks: Path | None,
-                  kernel_name: str | None = None) -> dict:
+                  kernel_name: str | None = None, action_mode: str = "code") -> dict:
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix=f"codeact-eval-{task.id}-")
     row = {"id": task.id, "category": task.category, "repeat": repeat}
@@ -46,7 +46,7 @@ async def run_one(task: EvalTask, repeat: int, settings: dict, notebooks: Path |
                 first = unexpected[0]
                 return _row(row, started, success=False, done_reason="setup_error",
                             reason=f"setup cell {first.index + 1} failed: {first.error} (a fault of the task, not the model)")
-            outcome = await run_task(kernel, task.prompt, settings)
+            outcome = await run_task(kernel, task.prompt, settings, action_mode=action_mode, tools=task.tools)
             task_done = time.monotonic()
             answer = outcome.record.get("answer")
             check = await kernel.call(call_code("codeact_jupyter.cli.checking", "check_in_kernel",

@@ -33,7 +33,8 @@ class TaskOutcome:
 
 
 async def run_task(kernel: HeadlessKernel, task: str, settings: dict,
-                   on_event: Callable[[dict], None] | None = None) -> TaskOutcome:
+                   on_event: Callable[[dict], None] | None = None, action_mode: str = "code",
+                   tools: tuple[str, ...] = ()) -> TaskOutcome:
     """Run ``task`` in ``kernel`` (its cells already ran); events reach ``on_event`` as the
     kernel sends them."""
     events: list[dict] = []
@@ -44,7 +45,8 @@ async def run_task(kernel: HeadlessKernel, task: str, settings: dict,
             if on_event is not None:
                 on_event(message["event"])
 
-    request = {"task": task, "settings": {k: settings.get(k) for k in SETTING_KEYS}}
+    request = {"task": task, "settings": {k: settings.get(k) for k in SETTING_KEYS},
+               "action_mode": action_mode, "tools": list(tools)}
     reply = await kernel.call(call_code("codeact_jupyter.cli.in_kernel", "run_headless", request), take)
     records = reply.of_kind("record")
     if records:

@@ -37,7 +37,9 @@ class Channel:
 
 def run_headless(request_json: str) -> None:
     """``request_json``: ``{"task": str, "settings": {backend, model, base_url, max_turns,
-    timeout, grammar}}``; empty settings fall back to the kernel's config and environment."""
+    timeout, grammar}}``, and for eval's tool-call modes ``"action_mode"`` (json, text) and
+    ``"tools"`` (names of functions in the namespace). Empty settings fall back to the
+    kernel's config and environment."""
     from IPython import get_ipython
 
     from ..magic import resolve_settings
@@ -55,6 +57,11 @@ def run_headless(request_json: str) -> None:
         except Exception as exc:  # a bad option: say it as the magic would
             channel.send("record", record=failed_record(f"Invalid settings: {exc}"))
             return
+        mode = request.get("action_mode") or "code"
+        if mode != "code":  # codeact eval --action-mode json|text (action_modes.py)
+            from .action_modes import describe_tools, with_action_mode
+
+            settings = with_action_mode(settings, mode, describe_tools(shell.user_ns, request.get("tools") or []))
         run = run_task(shell, str(request.get("task") or ""), settings, [channel.event])
         channel.send("record", record=record_of(run))
     finally:
