@@ -162,3 +162,26 @@ def test_ctrl_c_stops_the_task_and_keeps_what_ran(tmp_path, notebook, replay):
     step = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[4]
     assert step.metadata["codeact"]["status"] == "interrupted"
     assert step.outputs[0].text == "working\n"
+
+
+def test_a_terminal_gets_a_bar_below_the_step_lines_and_a_pipe_only_lines():
+    import io
+
+    from codeact_jupyter.cli.progress import Lines, RunProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    events = [{"type": "task_started", "backend": "replay · r.json"}, {"type": "turn_started", "turn": 1},
+              {"type": "code_action", "step": 1, "code": "x = 1"},
+              {"type": "observation", "step": 1, "code": "x = 1", "status": "ok"},
+              {"type": "turn_started", "turn": 2}, {"type": "done", "reason": "answered", "turns": 2}]
+    for stream, bar in ((Terminal(), True), (io.StringIO(), False)):
+        progress = RunProgress(4, Lines(stream))
+        for event in events:
+            progress(event)
+        text = stream.getvalue()
+        assert "codeact: replay · r.json\n" in text and "step 1 ok 0.0s  x = 1\n" in text
+        assert ("[######..................] turn 2/4" in text) is bar
+        assert ("\r\033[K" in text) is bar

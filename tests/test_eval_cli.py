@@ -103,3 +103,18 @@ def test_a_run_killed_midway_resumes_with_nothing_done_twice(tmp_path):
 
     other = subprocess.run([*args, "--max-turns", "3"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert other.returncode == 2 and "holds results of another evaluation" in other.stderr
+
+
+def test_eval_against_an_openai_compatible_server_counts_tokens_and_repeats(tmp_path):
+    from chat_server import ChatServer
+
+    step = "<execute>\nprint(int(600 * exchange_rate('EUR', 'USD') // get_price('drill')))\n</execute>"
+    with ChatServer([step, "We can buy 7.\n\nAnswer: 7", step, "Answer: 8"]) as server:
+        result = codeact_eval("--base-url", server.base_url, "--model", "scripted", "--tasks", "tools-budget-drills",
+                              "--repeat", "2", "-j", "1", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = sorted(rows(tmp_path / "out"), key=lambda r: r["repeat"])
+    assert [r["success"] for r in runs] == [True, False]
+    assert runs[1]["reason"] == "answer: expected 7, got 8"
+    assert all(r["prompt_tokens"] > 0 and r["generated_tokens"] > 0 for r in runs)
+    assert "Success: 1/2 = 50.0%" in result.stdout and "over 2 repeats: 95% t interval" in result.stdout
