@@ -2,6 +2,7 @@
 task (headless.run_task), the verdict (checking.py), and the result row."""
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import time
@@ -70,8 +71,12 @@ async def run_one(task: EvalTask, repeat: int, settings: dict, notebooks: Path |
                     task_seconds=round(task_done - setup_done, 3),
                     answer=(answer or "")[:ANSWER_CHARS] if answer is not None else None,
                     backend=record.get("backend"))
-    except RuntimeError as exc:  # the kernel could not start, or codeact could not load in it
-        return _row(row, started, success=False, done_reason="harness_error", reason=str(exc))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the kernel could not start, codeact could not load in it...:
+        # one run fails, with the reason; the others go on
+        return _row(row, started, success=False, done_reason="harness_error",
+                    reason=f"{type(exc).__name__}: {exc}" if not isinstance(exc, RuntimeError) else str(exc))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -47,17 +47,23 @@ class HeadlessKernel:
         self.kc = None
 
     async def __aenter__(self) -> "HeadlessKernel":
-        from jupyter_client.manager import AsyncKernelManager
-
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
-        # An in-memory history: parallel kernels never share (or lock) one SQLite file.
         import os
         import subprocess
 
-        # The kernel's own chatter (its start-up warnings) is not ours to show.
-        await self.km.start_kernel(cwd=self.cwd, env=self.env or dict(os.environ),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        from jupyter_client.kernelspec import NoSuchKernel
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # The kernel's own chatter (its start-up warnings) is not ours to show. An in-memory
+        # history: parallel kernels never share (or lock) one SQLite file.
+        try:
+            await self.km.start_kernel(cwd=self.cwd, env=self.env or dict(os.environ),
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except NoSuchKernel:
+            raise RuntimeError(f"No kernel named {self.kernel_name!r} is installed here "
+                               "(`jupyter kernelspec list` shows those that are); pick one "
+                               "with --kernel.") from None
         self.kc = self.km.client()
         self.kc.start_channels()
         try:

@@ -16,7 +16,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, help="seconds per step, 0: no limit (default 300)")
     group.add_argument("--grammar", action="store_true", default=None,
                        help="llama: constrain replies to one step or a plain answer")
-    group.add_argument("--kernel", help="the kernel to run in (default: python3)")
+    group.add_argument("--kernel", help="the kernel to run in (default: the notebook's, where "
+                       "installed, else python3); codeact-jupyter must be installed in it")
 
 
 def settings_of(args: argparse.Namespace) -> dict:

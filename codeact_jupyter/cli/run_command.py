@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
     except Exception as exc:
         return _usage(f"{source} is not a notebook nbformat can read ({exc}).")
     output = Path(args.output).expanduser() if args.output else source.with_name(f"{source.stem}-codeact.ipynb")
+    args.kernel = args.kernel or notebook_kernel(nb)
     outcome, stopped = _run(nb, task.strip(), args, str(source.resolve().parent))
     if outcome is None:
         return EXIT_STOPPED
@@ -102,6 +103,16 @@ def _run(nb, task: str, args, cwd: str):
         lines.done()
         sys.stderr.write(f"codeact: {exc}\n")
         raise SystemExit(EXIT_NO_ANSWER)
+
+
+def notebook_kernel(nb) -> str | None:
+    """The kernel the notebook names, where it is installed here (else the default)."""
+    name = (nb.metadata.get("kernelspec") or {}).get("name")
+    if not name:
+        return None
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return name if name in KernelSpecManager().find_kernel_specs() else None
 
 
 def _usage(message: str) -> int:
