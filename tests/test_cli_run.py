@@ -3,7 +3,6 @@ disk, the replay backend or a real OpenAI-compatible server; the written noteboo
 with nbformat."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,7 +14,6 @@ import nbformat
 import pytest
 from chat_server import ChatServer
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def codeact(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

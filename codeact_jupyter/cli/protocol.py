@@ -15,4 +15,3 @@ JSON only: events are made JSON-safe (jsonsafe.py) before they go.
 from __future__ import annotations
 
 TARGET = "codeact_headless"
-KINDS = ("event", "record", "check")
