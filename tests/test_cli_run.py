@@ -183,3 +183,15 @@ def test_a_terminal_gets_a_bar_below_the_step_lines_and_a_pipe_only_lines():
         assert "codeact: replay · r.json\n" in text and "step 1 ok 0.0s  x = 1\n" in text
         assert ("[######..................] turn 2/4" in text) is bar
         assert ("\r\033[K" in text) is bar
+
+
+def test_the_command_starts_without_loading_heavy_libraries(tmp_path):
+    check = ("import sys\nfrom importlib.metadata import EntryPoint\n"
+             "EntryPoint('codeact', 'codeact_jupyter.cli:entry', 'console_scripts').load()\n"
+             "import codeact_jupyter.cli.run_command, codeact_jupyter.cli.eval_command\n"
+             "heavy = {'nbclient', 'nbformat', 'jupyter_client', 'zmq', 'pandas', 'numpy', 'yaml', 'IPython'}\n"
+             "print(sorted(heavy & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path)
+    assert loaded.stdout == "[]\n", loaded.stderr
+    helped = codeact("eval", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "--action-mode" in helped.stdout
