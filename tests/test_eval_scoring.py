@@ -42,3 +42,8 @@ def test_a_mismatch_says_what_was_expected_and_what_came():
 
 def test_the_answer_is_the_last_answer_line_without_markup():
     assert extract_answer("Thinking...\n**Answer:** `7`.\nThanks") == "7"
+
+
+def test_a_long_wrong_answer_is_cut_in_the_reason():
+    ok, why = match("Answer: " + "blah " * 100, 42)
+    assert not ok and len(why) < 120 and why.endswith("…'")

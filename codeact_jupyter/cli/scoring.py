@@ -66,13 +66,13 @@ def match_value(got: str, expected, tolerance: float | None = None) -> tuple[boo
     if isinstance(expected, bool):
         word = got.lower()
         if word not in _YES | _NO:
-            return False, f"expected {'yes' if expected else 'no'}, got {got!r}"
+            return False, f"expected {'yes' if expected else 'no'}, got {_shown(got)}"
         ok = (word in _YES) == expected
-        return ok, "" if ok else f"expected {'yes' if expected else 'no'}, got {got!r}"
+        return ok, "" if ok else f"expected {'yes' if expected else 'no'}, got {_shown(got)}"
     if isinstance(expected, (int, float)):
         value = to_number(got)
         if value is None:
-            return False, f"expected the number {expected}, got {got!r}"
+            return False, f"expected the number {expected}, got {_shown(got)}"
         if tolerance is not None:
             ok = abs(value - expected) <= tolerance
             return ok, "" if ok else f"expected {expected} (± {tolerance}), got {got}"
@@ -81,14 +81,14 @@ def match_value(got: str, expected, tolerance: float | None = None) -> tuple[boo
     if isinstance(expected, (list, tuple)):
         items = [normalise(i) for i in re.split(r"[,;\n]", got) if normalise(i)]
         if len(items) != len(expected):
-            return False, f"expected {len(expected)} items ({_listed(expected)}), got {len(items)}: {got!r}"
+            return False, f"expected {len(expected)} items ({_listed(expected)}), got {len(items)}: {_shown(got)}"
         for position, (item, want) in enumerate(zip(items, expected), 1):
             ok, why = match_value(item, want, tolerance)
             if not ok:
                 return False, f"item {position}: {why}"
         return True, ""
     ok = got.casefold() == normalise(str(expected)).casefold()
-    return ok, "" if ok else f"expected {str(expected)!r}, got {got!r}"
+    return ok, "" if ok else f"expected {str(expected)!r}, got {_shown(got)}"
 
 
 def format_expected(expected) -> str:
@@ -102,6 +102,11 @@ def format_expected(expected) -> str:
 
 def _listed(values) -> str:
     return ", ".join(format_expected(v) for v in values)
+
+
+def _shown(got: str, limit: int = 80) -> str:
+    """The answer as a reason quotes it: a long one is cut (the row keeps the answer)."""
+    return repr(got if len(got) <= limit else got[: limit - 1] + "…")
 
 
 def _strip_markup(text: str) -> str:
