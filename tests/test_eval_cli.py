@@ -117,3 +117,12 @@ def test_eval_against_an_openai_compatible_server_counts_tokens_and_repeats(tmp_
     assert runs[1]["reason"] == "answer: expected 7, got 8"
     assert all(r["prompt_tokens"] > 0 and r["generated_tokens"] > 0 for r in runs)
     assert "Success: 1/2 = 50.0%" in result.stdout and "over 2 repeats: 95% t interval" in result.stdout
+
+
+def test_a_line_cut_by_a_kill_is_dropped_and_the_next_row_starts_clean(tmp_path):
+    from codeact_jupyter.cli.results import append_row, read_rows
+
+    (tmp_path / "results.jsonl").write_text('{"id": "a", "repeat": 1}\n{"id": "b", "repeat": 1}\n{"id": "c", "rep')
+    assert [r["id"] for r in read_rows(tmp_path)] == ["a", "b"]
+    append_row(tmp_path, {"id": "c", "repeat": 1})
+    assert [r["id"] for r in read_rows(tmp_path)] == ["a", "b", "c"]
