@@ -84,8 +84,9 @@ class LabBridge:
             return
         from .trace import run_trace
 
-        self._flush()
-        self._send({"events": [], "trace": run_trace(run)})
+        self._flush()  # the events first
+        if not self._broken:
+            self._send({"events": [], "trace": run_trace(run)})
 
     def close(self) -> None:
         if self._closed:

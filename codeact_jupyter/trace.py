@@ -16,6 +16,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from .events import CodeAction, Observation
+
 VERSION = 1
 FORMAT = "codeact-jupyter trace"
 # The MIME type of the display_data output that carries a trace where no extension can
@@ -113,10 +115,9 @@ class RunClock:
         run.timings = {"started": _now(), "finished": None, "seconds": None, "step_seconds": []}
 
     def __call__(self, event) -> None:
-        kind = type(event).__name__
-        if kind == "CodeAction":
+        if isinstance(event, CodeAction):
             self._step_start = time.monotonic()
-        elif kind == "Observation" and self._step_start is not None:
+        elif isinstance(event, Observation) and self._step_start is not None:
             self.run.timings["step_seconds"].append(_rounded(time.monotonic() - self._step_start))
             self._step_start = None
 

@@ -19,7 +19,8 @@ from typing import Iterator
 
 from .base import BackendConfig, OutOfReplies, Usage, approx_tokens
 from .replay_divergence import check_step
-from .replay_file import find_replay_file, load_script
+from .replay_file import ReplayScript, find_replay_file, load_script
+from ..trace_store import is_reference
 
 CHUNK_CHARS = 8
 
@@ -29,9 +30,13 @@ class ReplayBackend:
     context_size = None
 
     def __init__(self, config: BackendConfig):
-        file, self.is_bundled = find_replay_file(config.model)
-        self.path = str(file)
-        script = load_script(file)
+        if is_reference(config.model):  # a run kept in a notebook: nb.ipynb#RUN_ID
+            script, self.path = _stored_run(config.model)
+            self.is_bundled = False
+        else:
+            file, self.is_bundled = find_replay_file(config.model)
+            self.path = str(file)
+            script = load_script(file)
         self.replies, self.statuses = script.replies, script.statuses
         self.delay = float(config.extras.get("replay_delay", 0.0))  # seconds per chunk, for demos
         self.turn = 0
@@ -81,6 +86,17 @@ def load_replies(path: str | None) -> list[str]:
     """The replies of a replay file (either form), without their recorded statuses."""
     file, _ = find_replay_file(path)
     return load_script(file).replies
+
+
+def _stored_run(model: str) -> tuple[ReplayScript, str]:
+    from IPython import get_ipython
+
+    from ..trace_store import resolve_reference
+    from .replay_trace import script_from_trace
+
+    shell = get_ipython()
+    trace, source = resolve_reference(model, getattr(shell, "user_ns", None))
+    return script_from_trace(trace, source), source
 
 
 def _cut_at_stop(reply: str, stop: list[str]) -> str:

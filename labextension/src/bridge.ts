@@ -15,6 +15,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { COMM_TARGET, IRunHeader, isBridgeMessage } from './events';
 import { RunModel } from './run';
+import { keepTrace, traceOf } from './trace';
 
 export class CodeactBridge {
   constructor(tracker: INotebookTracker) {
@@ -99,6 +100,10 @@ export class CodeactBridge {
         for (const event of data.events) {
           run.handle(event);
         }
+      }
+      const trace = traceOf(data);
+      if (trace) {
+        keepTrace(document.isDisposed ? null : document.model, run, trace);
       }
     };
     comm.onClose = () => run.close();

@@ -8,6 +8,7 @@ import * as React from 'react';
 
 import type { IHistoryEntry } from './history';
 import type { RunItem, RunModel } from './run';
+import { VerifyButton } from './verify';
 
 const DONE_TEXT: Record<string, string> = {
   answered: 'Answered',
@@ -67,6 +68,7 @@ export function RunView({
           ? `${DONE_TEXT[run.done.reason] ?? run.done.reason} · ${run.done.turns} turn${run.done.turns === 1 ? '' : 's'}`
           : 'Working…'}
       </div>
+      {run.done && <VerifyButton run={run} />}
     </div>
   );
 }

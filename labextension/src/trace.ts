@@ -1,0 +1,59 @@
+/**
+ * Keeps each run's trace in the notebook (docs/trace.md). At the end of a run the kernel
+ * sends it on the run's comm, after the events, as `{run_id, origin, cell_id, events: [],
+ * trace}`: a `%%codeact` run's trace goes into its task cell's metadata
+ * (`metadata.codeact_trace`, the cell's latest run), a panel run's into the notebook's
+ * (`metadata.codeact_traces`, a list). It is saved with the notebook like any metadata.
+ */
+import type { INotebookModel } from '@jupyterlab/notebook';
+
+import type { Origin } from './events';
+
+export const CELL_KEY = 'codeact_trace';
+export const NOTEBOOK_KEY = 'codeact_traces';
+/** Panel runs kept in the notebook's metadata; the oldest go first. */
+const MAX_NOTEBOOK_TRACES = 50;
+
+export interface ITrace {
+  run_id: string;
+  version: number;
+  [key: string]: unknown;
+}
+
+/** The trace a bridge message carries, if it is a well-formed one. */
+export function traceOf(data: unknown): ITrace | null {
+  const trace = (data as { trace?: unknown } | null)?.trace as
+    Partial<ITrace> | undefined;
+  return typeof trace === 'object' &&
+    trace !== null &&
+    typeof trace.run_id === 'string' &&
+    typeof trace.version === 'number'
+    ? (trace as ITrace)
+    : null;
+}
+
+/** Writes the trace where docs/trace.md says; a task cell deleted meanwhile leaves it to the notebook. */
+export function keepTrace(
+  model: INotebookModel | null,
+  run: { origin: Origin; cellId: string | null },
+  trace: ITrace
+): void {
+  if (!model) {
+    return;
+  }
+  if (run.origin === 'magic' && run.cellId) {
+    for (let i = 0; i < model.cells.length; i++) {
+      const cell = model.cells.get(i);
+      if (cell.id === run.cellId) {
+        cell.setMetadata(CELL_KEY, trace);
+        return;
+      }
+    }
+  }
+  const old = model.getMetadata(NOTEBOOK_KEY);
+  const traces = (Array.isArray(old) ? old : []).filter(
+    entry => (entry as Partial<ITrace> | null)?.run_id !== trace.run_id
+  );
+  traces.push(trace);
+  model.setMetadata(NOTEBOOK_KEY, traces.slice(-MAX_NOTEBOOK_TRACES));
+}
