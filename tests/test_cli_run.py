@@ -65,6 +65,11 @@ def test_run_writes_the_notebook_with_step_answer_and_trace(tmp_path, notebook, 
     assert answer.source == "The prices add up to **60**."
     assert answer.metadata["codeact"] == {"run_id": trace["run_id"], "role": "answer"}
     assert nb.metadata["codeact"]["tasks"][0]["reason"] == "answered"
+    # The written notebook carries the run where the trace store finds it: it replays.
+    again = codeact("run", str(notebook), "add up the prices", "-b", "replay", "-m",
+                    f"out.ipynb#{trace['run_id']}", "-o", "again.ipynb", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == result.stdout
 
 
 def test_the_default_output_sits_beside_the_notebook_and_the_task_can_come_from_stdin(tmp_path, notebook, replay):

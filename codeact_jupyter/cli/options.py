@@ -24,8 +24,10 @@ def settings_of(args: argparse.Namespace) -> dict:
     """The options given, for the kernel's settings (in_kernel.run_headless). A model that
     names a file here is made absolute: the kernel runs in another folder."""
     model = args.model
-    if model and Path(model).expanduser().exists():
-        model = str(Path(model).expanduser().resolve())
+    if model:
+        file, hash_, run = model.partition("#")  # a replay may name a run: NOTEBOOK.ipynb#ID
+        if file and Path(file).expanduser().exists():
+            model = str(Path(file).expanduser().resolve()) + hash_ + run
     return {"backend": args.backend, "model": model, "base_url": args.base_url,
             "max_turns": args.max_turns, "timeout": args.timeout, "grammar": args.grammar}
 
