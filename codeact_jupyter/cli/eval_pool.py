@@ -1,0 +1,88 @@
+"""Runs eval tasks N kernels at a time from one process (asyncio: the kernels are the
+processes that work), appends each result as it comes, and shows progress. Ctrl-C or
+SIGTERM cancels what runs (its kernels are shut down) and keeps what finished."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from .eval_run import run_one
+from .progress import Lines, bar
+from .results import append_row, read_rows
+
+EXIT_OK, EXIT_INTERRUPTED = 0, 130
+
+
+def settings_for(task, settings: dict) -> dict:
+    """A replay ``--model`` that is a folder holds one replay per task: FOLDER/ID.json."""
+    model = settings.get("model")
+    if settings.get("backend") == "replay" and model and Path(model).is_dir():
+        return {**settings, "model": str(Path(model) / f"{task.id}.json")}
+    return settings
+
+
+def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_name: str | None,
+             action_mode: str = "code") -> int:
+    done = {(r["id"], r["repeat"]) for r in read_rows(out)}
+    todo = [(t, r) for r in range(1, repeats + 1) for t in tasks if (t.id, r) not in done]
+    lines = Lines()
+    total = len(tasks) * repeats
+    if len(todo) < total:
+        lines.line(f"codeact eval: {total - len(todo)} of {total} runs already in {out}; running the other {len(todo)}")
+    state = {"finished": total - len(todo), "passed": 0, "running": 0}
+
+    def show() -> None:
+        lines.set_bar(bar(state["finished"], total, f"{state['finished']}/{total} · "
+                          f"{state['passed']} passed · {state['running']} running"))
+
+    async def one(task, repeat, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            state["running"] += 1
+            show()
+            try:
+                row = await run_one(task, repeat, settings_for(task, settings), out / "notebooks", kernel_name,
+                                    action_mode)
+            finally:
+                state["running"] -= 1
+            append_row(out, row)
+            state["finished"] += 1
+            state["passed"] += bool(row["success"])
+            mark = "PASS" if row["success"] else "FAIL"
+            why = "" if row["success"] else f": {row['reason']}"
+            lines.line(f"{mark} {task.id} r{repeat} {row['turns'] or 0} turns "
+                       f"{row['wall_seconds']:.1f}s{why}")
+            show()
+
+    async def everything() -> bool:
+        gate = asyncio.Semaphore(jobs)
+        runs = [asyncio.ensure_future(one(t, r, gate)) for t, r in todo]
+        loop = asyncio.get_running_loop()
+        stopped = []
+
+        def stop() -> None:
+            stopped.append(1)
+            for run in runs:
+                run.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        try:
+            results = await asyncio.gather(*runs, return_exceptions=True)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+        return bool(stopped)
+
+    show()
+    stopped = asyncio.run(everything())
+    lines.done()
+    if stopped:
+        sys.stderr.write(f"codeact eval: interrupted; {state['finished']} of {total} runs are in {out}. "
+                         "Run the same command again to finish.\n")
+        return EXIT_INTERRUPTED
+    return EXIT_OK

@@ -1,0 +1,63 @@
+"""The notebook ``codeact run`` writes: the input's cells with their outputs, then the task
+cell, a code cell per step and a Markdown cell for the answer, as the JupyterLab extension
+mirrors a run (labextension/src/cells.ts), with the same cell metadata; the run's trace in
+the task cell's metadata (key ``codeact_trace``, as for a magic run: docs/trace.md) and the task in the notebook's task history
+(``metadata.codeact.tasks``, labextension/src/history.ts)."""
+from __future__ import annotations
+
+import datetime as _dt
+
+CELL_KEY = "codeact_trace"  # trace.CELL_KEY; not imported: the command never loads the runner
+MAX_ANSWER = 2000  # in the history entry, as the extension keeps it
+
+
+def task_source(task: str) -> str:
+    """The task as a cell the magic would run: a first line, then the rest as the body."""
+    first, _, rest = task.strip().partition("\n")
+    return f"%%codeact {first}" + (f"\n{rest}" if rest else "")
+
+
+def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli") -> None:
+    """Append the run's cells to ``nb`` (an nbformat v4 notebook)."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+
+    run_id = record.get("run_id") or ""
+    notes = [e["text"] for e in events if e["type"] == "notice"]
+    notes += [e["message"] for e in events if e["type"] == "error"]
+    outputs = [new_output("stream", name="stderr", text="".join(f"{n}\n" for n in notes))] if notes else []
+    task_cell = new_code_cell(task_source(task), outputs=outputs)
+    if record.get("trace"):
+        task_cell.metadata[CELL_KEY] = record["trace"]
+    nb.cells.append(task_cell)
+    for event in events:
+        if event["type"] != "observation":
+            continue
+        cell = new_code_cell(event["code"], execution_count=event.get("execution_count"))
+        cell.outputs = [_output(o) for o in event.get("outputs") or []]
+        cell.metadata["codeact"] = {"run_id": run_id, "step": event["step"], "status": event["status"]}
+        nb.cells.append(cell)
+    answer = record.get("answer")
+    if answer is not None:
+        text = answer + ("\n\n*(The answer was cut at the token limit.)*" if record.get("answer_cut") else "")
+        nb.cells.append(new_markdown_cell(text, metadata={"codeact": {"run_id": run_id, "role": "answer"}}))
+    _remember(nb, task, record, origin)
+
+
+def _output(raw: dict):
+    from nbformat import from_dict
+
+    out = dict(raw)
+    if out.get("output_type") in ("display_data", "execute_result"):
+        out.setdefault("metadata", {})
+    return from_dict(out)
+
+
+def _remember(nb, task: str, record: dict, origin: str) -> None:
+    entry = {"run_id": record.get("run_id") or "", "task": task, "origin": origin,
+             "reason": record.get("done_reason"),
+             "answer": None if record.get("answer") is None else record["answer"][:MAX_ANSWER],
+             "steps": record.get("steps", 0),
+             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    meta = dict(nb.metadata.get("codeact") or {})
+    meta["tasks"] = (list(meta.get("tasks") or []) + [entry])[-50:]
+    nb.metadata["codeact"] = meta
