@@ -122,6 +122,14 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
     return cells
 
 
+def notebook_cells(shell, notebook: dict | None, errors: dict[int, str] | None = None,
+                   history_end: int | None = None) -> list[tuple[str, str]]:
+    """(source, rendered text) of each cell, in notebook order (conversation.py compares
+    them with what the model saw)."""
+    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    return [(cell.source, _render(cell)) for cell in cells]
+
+
 def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
                   notebook: dict | None = None, errors: dict[int, str] | None = None,
                   history_end: int | None = None, secret_name=None) -> str:

@@ -106,6 +106,9 @@ class CodeActMagics(Magics):
     @argument("--timeout", type=float, default=None, help="Seconds per step; 0: no limit (default 300).")
     @argument("--confirm", action="store_true", default=None, help="Ask before each step: run, skip or stop.")
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
+    @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,
+              help="Continue this kernel's last conversation (the model sees the earlier tasks "
+              "and what changed since); without it a task starts a new one.")
     @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
               "the cell body continues it. Sent as written: no $name or {expr} expansion.")
     @no_var_expand
@@ -138,12 +141,14 @@ class CodeActMagics(Magics):
         if not task:
             raise UsageError("Say what to do, e.g. `%%codeact load data.csv and plot the sales` "
                              "(see %%codeact? for options).")
-        overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
+        overrides = {k: v for k, v in vars(args).items()
+                     if v is not None and k not in ("task", "follow_up")}
         settings = self.resolve(overrides)
         views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
             run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors,
-                     history_end=self.error_log.history_end)
+                     history_end=self.error_log.history_end,
+                     conversation="last" if args.follow_up else None)
         finally:
             views.close()
 
