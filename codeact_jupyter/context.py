@@ -1,23 +1,31 @@
 """The notebook as the model first sees it: earlier cells with their latest results or
 errors, and the live variables, under a token budget, the most recent cells kept first.
 
-Built once per task (the transcript of a task is append-only). The cells come from the
+Built once per task (the transcript of a task is append-only), as a list of ContextPart (a
+cell's source, its output or error, one variable, a note), each redacted and counted as it
+is sent; ``render_context`` joins them into the text of the first message, and
+``%codeact context`` and the panel's manifest show them one by one. The cells come from the
 kernel's history, or from the browser's notebook document when the side panel sends one.
+A cell whose first line is ``# codeact: private`` (or, in a document, tagged
+``codeact-private``) is never sent.
 """
 from __future__ import annotations
 
 import re
 import reprlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from .jsonsafe import safe_str
 from .observation import human_size, output_text, strip_ansi, summarize_blobs, truncate_middle
-from .variables import summarize_variables
+from .variables import variable_summaries
 
 CELL_OUTPUT_CHARS = 600
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = CELL_OUTPUT_CHARS
+CONTEXT_CHOICES = ("all", "cells", "vars", "none")  # what --context may share
+PRIVATE_TAG = "codeact-private"
+_PRIVATE_LINE = re.compile(r"\A\s*#\s*codeact\s*:\s*private\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,32 @@ class CellRecord:
     label: str  # "In [3]" or "Markdown"
     source: str
     result: str = ""  # latest result or error, already shortened
+    key: str = ""  # stable id: "h3" (history entry 3), "d5" (document cell 5)
+    result_kind: str = "output"  # or "error"
+    cut: int = 0  # characters of the result left out
+    private: bool = False  # never sent: first line "# codeact: private", or tagged
+
+
+@dataclass(frozen=True)
+class ContextPart:
+    """One piece of the notebook context. ``kind``: source, output, error, variable or note.
+    ``key`` names it for unticking (a cell's key, ``<cell>:output``, ``var:<name>``);
+    ``text`` is exactly what is sent (redacted), empty when ``sent`` is False; ``cut``
+    says what was left out of it or why it is not sent; ``redacted``: values masked in it.
+    Parts with the same ``block`` (one cell, the variables) render on adjacent lines."""
+    kind: str
+    key: str
+    label: str
+    text: str
+    tokens: int = 0
+    cut: str = ""
+    redacted: int = 0
+    sent: bool = True
+    block: str = ""
+
+
+def is_private(source: str, tags=()) -> bool:
+    return PRIVATE_TAG in (tags or ()) or bool(_PRIVATE_LINE.match(source or ""))
 
 
 class ErrorLog:
@@ -92,14 +126,24 @@ def cells_from_history(shell, errors: dict[int, str] | None = None,
         source = inputs[count]
         if not isinstance(source, str) or not source.strip():
             continue
+        label, key = f"In [{count}]", f"h{count}"
+        if is_private(source):  # nothing of it is read, not even its result
+            cells.append(CellRecord(label, "", key=key, private=True))
+            continue
+        kind = "output"
         if count in errors:
-            result = f"Error: {errors[count]}"
+            result, kind = f"Error: {errors[count]}", "error"
         elif count in outputs:
             result = f"Out[{count}]: {_safe_repr(outputs[count])}"
         else:
             result = ""
-        cells.append(CellRecord(f"In [{count}]", source.strip(), truncate_middle(result, CELL_OUTPUT_CHARS)))
+        cells.append(_record(label, source.strip(), result, key, kind))
     return cells
+
+
+def _record(label: str, source: str, result: str, key: str, kind: str) -> CellRecord:
+    cut = len(result) - CELL_OUTPUT_CHARS // 2 * 2 if len(result) > CELL_OUTPUT_CHARS else 0
+    return CellRecord(label, source, truncate_middle(result, CELL_OUTPUT_CHARS), key, kind, cut)
 
 
 def cells_from_document(notebook: dict) -> list[CellRecord]:
@@ -109,65 +153,201 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
         source = _joined(cell.get("source", "")).strip()
         if not source:
             continue
-        if cell.get("cell_type") == "markdown":
-            cells.append(CellRecord("Markdown", source))
-            continue
         count = cell.get("execution_count")
-        label = f"In [{count}]" if count else "In [ ]"
-        if index == active:
+        markdown = cell.get("cell_type") == "markdown"
+        label = "Markdown" if markdown else f"In [{count}]" if count else "In [ ]"
+        if index == active and not markdown:
             label += " (active cell)"
-        texts = [output_text(o) for o in cell.get("outputs", [])]
-        result = "\n".join(t.rstrip("\n") for t in texts if t)
-        cells.append(CellRecord(label, source, truncate_middle(result, CELL_OUTPUT_CHARS)))
+        key = f"d{index}"
+        if is_private(source, (cell.get("metadata") or {}).get("tags")):
+            cells.append(CellRecord(label, "", key=key, private=True))
+        elif markdown:
+            cells.append(CellRecord("Markdown", source, key=key))
+        else:
+            outputs = cell.get("outputs", [])
+            texts = [output_text(o) for o in outputs]
+            result = "\n".join(t.rstrip("\n") for t in texts if t)
+            kind = "error" if any(o.get("output_type") == "error" for o in outputs) else "output"
+            cells.append(_record(label, source, result, key, kind))
     return cells
 
 
 def notebook_cells(shell, notebook: dict | None, errors: dict[int, str] | None = None,
                    history_end: int | None = None) -> list[tuple[str, str]]:
-    """(source, rendered text) of each cell, in notebook order (conversation.py compares
-    them with what the model saw)."""
+    """(source, rendered text) of each cell that may be sent, in notebook order
+    (conversation.py compares them with what the model saw)."""
     cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    return [(cell.source, _render(cell)) for cell in cells]
+    return [(cell.source, render_cell(cell)) for cell in cells if not cell.private]
 
 
-def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
-                  notebook: dict | None = None, errors: dict[int, str] | None = None,
-                  history_end: int | None = None, secret_name=None) -> str:
-    """``secret_name``: names whose values the variable summaries leave out (redaction.py);
-    the text as a whole is redacted where the message is made (loop.start_messages)."""
-    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    variables = summarize_variables(shell, secret_name=secret_name)
-    var_text = "\n".join(variables)
-    # Variables are compact and current: they get up to a third of the budget first.
-    if count_tokens(var_text) > budget_tokens // 3:
-        var_text = truncate_middle(var_text, budget_tokens // 3 * 4)
-    remaining = budget_tokens - count_tokens(var_text)
-    kept: list[str] = []
-    for cell in reversed(cells):
-        text = _render(cell)
-        cost = count_tokens(text)
-        if cost > remaining:
-            break
-        kept.append(text)
-        remaining -= cost
-    omitted = len(cells) - len(kept)
-    parts = []
-    if cells:
-        header = "Cells of the notebook so far, oldest first"
-        if omitted:
-            header += f" ({omitted} earlier cells left out for length)"
-        parts.append(f"{header}:\n\n" + "\n\n".join(reversed(kept)))
-    else:
-        parts.append("The notebook has no earlier cells.")
-    parts.append("Live variables in the kernel:\n" + var_text if variables else "No user variables are defined yet.")
-    return "\n\n".join(parts)
-
-
-def _render(cell: CellRecord) -> str:
+def render_cell(cell: CellRecord) -> str:
+    """A cell as the model reads it (not redacted): as ``render_context`` joins its parts."""
     if cell.label == "Markdown":
         return f"[Markdown]\n{cell.source}"
     text = f"[{cell.label}]\n{cell.source}"
     return f"{text}\n[{cell.result}]" if cell.result else text
+
+
+def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
+                  notebook: dict | None = None, errors: dict[int, str] | None = None,
+                  history_end: int | None = None, redactor=None, include: str = "all",
+                  exclude=()) -> str:
+    """The notebook context as one text: ``render_context(context_parts(...))``."""
+    return render_context(context_parts(shell, budget_tokens, count_tokens, notebook, errors,
+                                        history_end, redactor, include, exclude))
+
+
+def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
+                  notebook: dict | None = None, errors: dict[int, str] | None = None,
+                  history_end: int | None = None, redactor=None, include: str = "all",
+                  exclude=()) -> list[ContextPart]:
+    """The notebook context, part by part, each redacted and counted as it will be sent.
+
+    ``redactor``: the task's redaction.Redactor (None: nothing masked); ``include``: one of
+    CONTEXT_CHOICES; ``exclude``: part keys the user unticked (a cell's key drops the whole
+    cell). Parts not sent (private, unticked) are listed with ``sent=False`` and no text."""
+    if include not in CONTEXT_CHOICES:
+        raise ValueError(f"context must be one of {', '.join(CONTEXT_CHOICES)}; got {include!r}.")
+    exclude = set(exclude)
+    measure = _Measure(count_tokens, redactor)
+    parts: list[ContextPart] = []
+    var_parts = variable_parts(shell, budget_tokens // 3, measure, exclude) if include in ("all", "vars") else []
+    remaining = budget_tokens - sum(p.tokens for p in var_parts if p.sent)
+    if include in ("all", "cells"):
+        cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+        parts += cell_parts(cells, remaining, measure, exclude)
+    else:
+        parts.append(measure.part("note", "note:cells", "", "The user chose not to share the notebook's cells."))
+    if include in ("all", "vars"):
+        parts += var_parts or [measure.part("note", "note:variables", "", "No user variables are defined yet.")]
+    else:
+        parts.append(measure.part("note", "note:variables", "", "The user chose not to share the kernel's variables."))
+    return parts
+
+
+def cell_parts(cells: list[CellRecord], budget_tokens: int, measure, exclude: set) -> list[ContextPart]:
+    """The cells that fit ``budget_tokens``, the most recent kept first, oldest first in the
+    list, under a heading that says how many earlier cells were left out."""
+    kept: list[list[ContextPart]] = []
+    remaining, omitted, shared = budget_tokens, 0, 0
+    for index in range(len(cells) - 1, -1, -1):
+        cell = cells[index]
+        if cell.private or cell.key in exclude:
+            why = "private cell (# codeact: private)" if cell.private else "unticked"
+            kept.append([ContextPart("source", cell.key, cell.label, "", cut=why, sent=False)])
+            continue
+        group = _cell_group(cell, measure, exclude)
+        cost = sum(p.tokens for p in group if p.sent)
+        if cost > remaining:
+            omitted = len([c for c in cells[: index + 1] if not c.private and c.key not in exclude])
+            break
+        kept.append(group)
+        remaining -= cost
+        shared += 1
+    if not shared and not omitted:
+        text = "The notebook has no earlier cells." if not cells else "The user shares none of the notebook's cells."
+        heading = measure.part("note", "note:cells", "", text)
+    else:
+        header = "Cells of the notebook so far, oldest first"
+        cut = f"{omitted} earlier cells left out for length" if omitted else ""
+        if omitted:
+            header += f" ({cut})"
+        heading = measure.part("note", "note:cells", "", f"{header}:", cut=cut)
+    return [heading] + [part for group in reversed(kept) for part in group]
+
+
+def _cell_group(cell: CellRecord, measure, exclude: set) -> list[ContextPart]:
+    label = cell.label
+    if label == "Markdown":
+        return [measure.part("source", cell.key, label, f"[Markdown]\n{cell.source}", block=cell.key)]
+    group = [measure.part("source", cell.key, label, f"[{label}]\n{cell.source}", block=cell.key)]
+    if cell.result:
+        key = f"{cell.key}:output"
+        cut = f"{cell.cut:,} characters of output cut" if cell.cut else ""
+        if key in exclude:
+            group.append(ContextPart(cell.result_kind, key, f"{label} output", "", cut="unticked",
+                                     sent=False, block=cell.key))
+        else:
+            group.append(measure.part(cell.result_kind, key, f"{label} output", f"[{cell.result}]",
+                                      cut=cut, block=cell.key))
+    return group
+
+
+def variable_parts(shell, budget_tokens: int, measure, exclude: set) -> list[ContextPart]:
+    """A heading and one part per live variable; past ``budget_tokens`` the middle ones are
+    left out (the first and the last defined are kept)."""
+    secret = measure.redactor.withholds if measure.redactor is not None else None
+    lines = [(name, line) for name, line in variable_summaries(shell, secret_name=secret)
+             if f"var:{name}" not in exclude]
+    if not lines:
+        return []
+    parts = []
+    for name, line in lines:
+        withheld = bool(name) and secret is not None and measure.redactor.is_secret_name(name) \
+            and "[redacted:" in line
+        part = measure.part("variable" if name else "note", f"var:{name}" if name else "note:more-variables",
+                            name or "more variables", line, block="variables")
+        parts.append(replace(part, redacted=part.redacted + withheld) if withheld else part)
+    parts = _fit_variables(parts, budget_tokens, measure)
+    heading = measure.part("note", "note:variables", "variables", "Live variables in the kernel:",
+                           block="variables")
+    return [heading] + parts
+
+
+def _fit_variables(parts: list[ContextPart], budget_tokens: int, measure) -> list[ContextPart]:
+    if sum(p.tokens for p in parts) <= budget_tokens:
+        return parts
+    keep = [False] * len(parts)
+    head, tail, used = 0, len(parts) - 1, 0
+    while head <= tail:  # alternately from the first and the last variable
+        index = head if (head + len(parts) - 1 - tail) % 2 == 0 else tail
+        if used + parts[index].tokens > budget_tokens:
+            break
+        keep[index], used = True, used + parts[index].tokens
+        head, tail = (head + 1, tail) if index == head else (head, tail - 1)
+    out, dropped = [], 0
+    for part, kept in zip(parts, keep):
+        if kept:
+            if dropped:
+                out.append(measure.part("note", "note:variables-cut", "",
+                                        f"[... {dropped} variables left out for length ...]", block="variables"))
+                dropped = 0
+            out.append(part)
+        else:
+            out.append(replace(part, text="", tokens=0, sent=False, cut="left out for length"))
+            dropped += 1
+    return out
+
+
+def render_context(parts: list[ContextPart]) -> str:
+    """The text the model reads: blocks apart by a blank line; the parts of one block (a
+    cell's source and output, the variables) by a newline."""
+    blocks: list[str] = []
+    previous = None
+    for part in parts:
+        if not part.sent:
+            continue
+        if part.block and part.block == previous:
+            blocks[-1] += "\n" + part.text
+        else:
+            blocks.append(part.text)
+        previous = part.block
+    return "\n\n".join(blocks)
+
+
+class _Measure:
+    """Redacts a part's text and counts its tokens, as it will be sent."""
+
+    def __init__(self, count_tokens: Callable[[str], int], redactor=None):
+        self.count, self.redactor = count_tokens, redactor
+
+    def part(self, kind: str, key: str, label: str, text: str, cut: str = "", block: str = "") -> ContextPart:
+        redacted = 0
+        if self.redactor is not None:
+            before = self.redactor.masks
+            text = self.redactor.redact(text)
+            redacted = self.redactor.masks - before
+        return ContextPart(kind, key, label, text, self.count(text), cut, redacted, True, block)
 
 
 def _safe_repr(value) -> str:

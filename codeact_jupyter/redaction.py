@@ -93,6 +93,7 @@ class Redactor:
     enabled: bool = True
     _withheld: dict[str, str] = field(default_factory=dict)  # value -> label, never shown
     _reported: int = 0
+    masks: int = 0  # masks made so far (each occurrence), to count a part's redactions
 
     @classmethod
     def for_task(cls, namespace: Mapping | None = None, environ: Mapping | None = None,
@@ -181,6 +182,7 @@ class Redactor:
 
     def _sub(self, pattern: re.Pattern, label: str, text: str, value: str | None = None) -> str:
         def replace(match: re.Match) -> str:
+            self.masks += 1
             self._withheld.setdefault(value or match.group(0), label)
             return _mask(label)
         return pattern.sub(replace, text)
@@ -188,6 +190,7 @@ class Redactor:
     def _url_password(self, match: re.Match) -> str:
         if match.group("pw").startswith("[redacted"):
             return match.group(0)
+        self.masks += 1
         self._withheld.setdefault(match.group("pw"), "password in a URL")
         return match.group("head") + _mask("password in a URL")
 
@@ -196,6 +199,7 @@ class Redactor:
         if not value or value.startswith("[redacted") or not self.is_secret_name(name):
             return match.group(0)
         label = self.values.get(value, f"value of {name}")
+        self.masks += 1
         self._withheld.setdefault(value, label)
         q = match.group("q")
         return f"{name}{match.group('mid')}{q}{_mask(label)}{q}"

@@ -115,7 +115,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         else:
             loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
                                               errors=errors, history_end=history_end,
-                                              secret_name=redactor.withholds))
+                                              redactor=redactor))
         events = loop.events()
         for event in events:
             emit(event)

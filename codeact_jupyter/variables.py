@@ -13,6 +13,12 @@ _SHORT_REPR = 80
 def summarize_variables(shell, limit: int = 60, secret_name=None) -> list[str]:
     """``secret_name(name)``: True for a name whose value must not be shown (redaction.py);
     such a variable is listed by its type only."""
+    return [line for _, line in variable_summaries(shell, limit, secret_name)]
+
+
+def variable_summaries(shell, limit: int = 60, secret_name=None) -> list[tuple[str, str]]:
+    """``(name, line)`` for each variable, the most recently defined ``limit`` of them; a
+    last ``("", "(and N more variables)")`` says how many were left out."""
     hidden = getattr(shell, "user_ns_hidden", None)
     lines = []
     for name, value in list(shell.user_ns.items()):
@@ -22,13 +28,13 @@ def summarize_variables(shell, limit: int = 60, secret_name=None) -> list[str]:
             continue
         try:
             if secret_name is not None and secret_name(name):
-                lines.append(f"{name}: {describe_secret(name, value)}")
+                lines.append((name, f"{name}: {describe_secret(name, value)}"))
                 continue
-            lines.append(f"{name}: {describe_value(value)}")
+            lines.append((name, f"{name}: {describe_value(value)}"))
         except Exception as exc:  # a user object whose __len__ or shape is broken
-            lines.append(f"{name}: {type(value).__name__} (could not describe: {type(exc).__name__})")
+            lines.append((name, f"{name}: {type(value).__name__} (could not describe: {type(exc).__name__})"))
     if len(lines) > limit:
-        lines = lines[-limit:] + [f"(and {len(lines) - limit} more variables)"]
+        lines = lines[-limit:] + [("", f"(and {len(lines) - limit} more variables)")]
     return lines
 
 
