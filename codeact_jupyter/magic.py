@@ -121,6 +121,7 @@ class CodeActMagics(Magics):
             %codeact --backend openai --model gpt-4o-mini what is in df?
             %codeact --model "my replies.json" -- -5 plus 3?
         """
+        from .mirror import announced_notebook
         from .runner import run_task, task_running
         from .subcommands import find_command
         from .views import task_views
@@ -147,7 +148,7 @@ class CodeActMagics(Magics):
         views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
             run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors,
-                     history_end=self.error_log.history_end,
+                     history_end=self.error_log.history_end, notebook=announced_notebook(),
                      conversation="last" if args.follow_up else None)
         finally:
             views.close()

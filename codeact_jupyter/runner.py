@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 from .backends import BackendError, create_backend
 from .context import build_context, notebook_cells
+from .context_window import kernel_window
 from .conversation import continuation, find_conversation, record_task
 from .events import Done, Error, Event, Notice, TaskStarted
 from .executor import KernelExecutor
@@ -83,7 +84,8 @@ def _record(shell, run: Run, thread, notebook, errors) -> None:
     secret = run.redactor.withholds if run.redactor is not None else None
     cells = notebook_cells(shell, notebook, errors, None)
     record_task(thread, run.run_id, run.messages, [text for _, text in cells],
-                summarize_variables(shell, secret_name=secret), [step.code for step in run.steps])
+                summarize_variables(shell, secret_name=secret),
+                [step.code for step in run.steps] + [run.answer or ""])  # step and answer cells
 
 
 def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, errors, confirm,
@@ -115,7 +117,8 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         else:
             loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
                                               errors=errors, history_end=history_end,
-                                              redactor=redactor))
+                                              redactor=redactor,
+                                              window=kernel_window("document" if notebook else "history")))
         events = loop.events()
         for event in events:
             emit(event)
