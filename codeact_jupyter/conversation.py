@@ -132,16 +132,16 @@ def describe_changes(seen: Seen, cells: list[tuple[str, str]], variables: list[s
         remaining -= cost
     parts = []
     if changed:
-        header = "Cells run or edited in the notebook since your last answer, oldest first"
+        header = "Cells run or edited since your last answer"
         if len(kept) < len(changed):
             header += f" ({len(changed) - len(kept)} earlier ones left out for length)"
         parts.append(f"{header}:\n\n" + "\n\n".join(reversed(kept)))
     else:
-        parts.append("No cells were run or edited in the notebook since your last answer.")
+        parts.append("No cells were run or edited since your last answer.")
     if new_vars:
-        parts.append("Variables new or changed since then:\n" + var_text)
+        parts.append("New or changed variables:\n" + var_text)
     if gone:
-        parts.append("Variables no longer defined: " + ", ".join(gone))
+        parts.append("No longer defined: " + ", ".join(gone))
     return "\n\n".join(parts)
 
 

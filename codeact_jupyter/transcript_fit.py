@@ -25,7 +25,7 @@ SHORTENED_MARKER = "[observation shortened to fit the context window]"
 DROPPED_MARKER = "[observation dropped to fit the context window]"
 CHANGES_MARKER = "[notebook changes left out to fit the context window]"
 # The first line of a follow-up task's message (conversation.py).
-FOLLOW_UP_HEADER = "[Follow-up task: the conversation continues.]"
+FOLLOW_UP_HEADER = "[Follow-up task]"
 TASK_SEPARATOR = "\n\nTask: "
 
 # Template tokens around each message (ChatML: <|im_start|>, role, newline, <|im_end|>, newline,
