@@ -51,7 +51,14 @@ export function announceBeforeTasks(tracker: INotebookTracker): void {
         const document = waitsAbove(notebook, index)
           ? null
           : boundedDocument({ ...notebookDocument(panel), active_cell: index });
-        announce(kernel, document && { notebook: document, cell_id: cell.model.id, task_cell: index });
+        announce(
+          kernel,
+          document && {
+            notebook: document,
+            cell_id: cell.model.id,
+            task_cell: index
+          }
+        );
       }
     }
   );

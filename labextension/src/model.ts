@@ -14,6 +14,7 @@ import { CONFIRM_PROMPT_PREFIX } from './events';
 import { notebookDocument } from './document';
 import { IHistoryEntry, readHistory } from './history';
 import type { RunModel } from './run';
+import { Conversations } from './thread';
 
 /** The user's settings (schema/plugin.json); empty values leave the kernel's own. */
 export interface ISettings {
@@ -106,6 +107,17 @@ export class PanelModel {
     );
   }
 
+  /** The conversation the next panel task continues; null: it starts a new one. */
+  get conversationId(): string | null {
+    return this._conversations.current(this._notebook, this.runs);
+  }
+
+  /** The next task starts a new conversation ("New conversation"). */
+  newConversation(): void {
+    this._conversations.startNew(this._notebook, this.runs);
+    this._changed.emit();
+  }
+
   get activeRun(): RunModel | null {
     return this.runs.find(run => run.isRunning) ?? null;
   }
@@ -145,7 +157,8 @@ export class PanelModel {
         max_turns: turnLimit > 0 ? turnLimit : null,
         confirm
       },
-      notebook: notebookDocument(panel)
+      notebook: notebookDocument(panel),
+      conversation: this.conversationId ?? 'new'
     };
     // A JSON string literal is a valid Python string literal.
     const code =
@@ -264,5 +277,6 @@ export class PanelModel {
   private _pending: IPendingInput | null = null;
   private _reply: ((value: string) => void) | null = null;
   private _requestError: string | null = null;
+  private _conversations = new Conversations();
   private _changed = new Signal<this, void>(this);
 }

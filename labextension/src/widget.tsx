@@ -13,6 +13,7 @@ import type {
   PanelModel
 } from './model';
 import { History, RunView } from './runview';
+import { Threads } from './thread';
 
 export class CodeactView extends ReactWidget {
   constructor(
@@ -70,6 +71,14 @@ function PanelView({
           {describeSettings(model.settings)}
         </span>
         <button
+          className="jp-codeact-newConversation"
+          title="The next task starts a new conversation"
+          disabled={model.conversationId === null || !!model.activeRun}
+          onClick={() => model.newConversation()}
+        >
+          New conversation
+        </button>
+        <button
           className="jp-codeact-settingsButton"
           title="CodeAct settings"
           onClick={openSettings}
@@ -93,14 +102,18 @@ function PanelView({
         {history.length > 0 && (
           <History entries={history} rendermime={rendermime} />
         )}
-        {runs.map(run => (
-          <RunView
-            key={run.runId}
-            run={run}
-            rendermime={rendermime}
-            confirming={run.isRunning && !!model.pendingInput?.isConfirm}
-          />
-        ))}
+        <Threads
+          runs={runs}
+          current={model.conversationId}
+          renderRun={run => (
+            <RunView
+              key={run.runId}
+              run={run}
+              rendermime={rendermime}
+              confirming={run.isRunning && !!model.pendingInput?.isConfirm}
+            />
+          )}
+        />
       </div>
       {model.pendingInput && (
         <InputBar
