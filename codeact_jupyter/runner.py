@@ -6,6 +6,7 @@ button, Ctrl-C) into a clean end: what was done is kept, and one line says it st
 """
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Callable, Iterable
@@ -23,6 +24,7 @@ from .settings import TaskSettings
 from .variables import summarize_variables
 
 Sink = Callable[[Event], None]
+log = logging.getLogger(__name__)
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
 _running: Run | None = None  # the task under way; a step may not start another
 
@@ -82,9 +84,13 @@ def _record(shell, run: Run, thread, notebook, errors) -> None:
     if not run.messages:
         return
     secret = run.redactor.withholds if run.redactor is not None else None
-    cells = notebook_cells(shell, notebook, errors, None)
-    record_task(thread, run.run_id, run.messages, [text for _, text in cells],
-                summarize_variables(shell, secret_name=secret),
+    try:
+        cells = [text for _, text in notebook_cells(shell, notebook, errors, None)]
+        variables = summarize_variables(shell, secret_name=secret)
+    except Exception:  # a follow-up then lists more as changed; the task itself is done
+        log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
+        cells, variables = [], []
+    record_task(thread, run.run_id, run.messages, cells, variables,
                 [step.code for step in run.steps] + [run.answer or ""])  # step and answer cells
 
 
