@@ -21,17 +21,19 @@ HEADROOM = 3 / 4  # after a move, the window fills this much of the budget
 @dataclass
 class CellWindow:
     first: int = 0  # index of the first cell shown
+    cells: int = 0  # how many cells there were then
 
     def place(self, costs: list[int], budget: int) -> int:
-        """The first cell to show, given each cell's token cost; moves only on overflow."""
-        first = min(self.first, len(costs))
+        """The first cell to show, given each cell's token cost; moves only on overflow.
+        Fewer cells than last time (``%reset``, cells deleted): it starts again from the top."""
+        first = self.first if len(costs) >= self.cells else 0
         total = sum(costs[first:])
         if total > budget:
             goal = int(budget * HEADROOM)
             while first < len(costs) and total > goal:
                 total -= costs[first]
                 first += 1
-        self.first = first
+        self.first, self.cells = first, len(costs)
         return first
 
 
