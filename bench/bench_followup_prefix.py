@@ -47,10 +47,13 @@ TASKS = ["find the month with the highest revenue", "now show it as a bar chart"
          "what is the average margin now?", "summarise what we found"]
 
 
+OUTPUT_ROWS = 6  # rows of the table each round's first cell prints (--rows)
+
+
 def new_cells(round_: int) -> list[dict]:
     """Cells a user adds between two tasks: code with printed output, and a note."""
     rows = "\n".join(f"{m:>3}  {1000 + 37 * m * (round_ + 1):>6}  {round_ * 3 + m % 4:>3}"
-                     for m in range(1, 7))
+                     for m in range(1, OUTPUT_ROWS + 1))
     return [
         {"cell_type": "code", "execution_count": 2 * round_ + 1,
          "source": f"part_{round_} = sales[sales.month <= {round_ + 6}]\nprint(part_{round_}.head(6))",
@@ -142,7 +145,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--mode", choices=["follow-up", "fresh", "both"], default="both")
     parser.add_argument("--max-tokens", type=int, default=8, help="tokens per reply (kept short)")
+    parser.add_argument("--rows", type=int, default=6, help="rows of printed output per round")
     args = parser.parse_args()
+    global OUTPUT_ROWS
+    OUTPUT_ROWS = args.rows
 
     from IPython.testing.globalipapp import start_ipython
 
@@ -159,7 +165,8 @@ def main() -> None:
         settings = settings.__class__(**{**settings.__dict__, "backend_config": settings.backend_config.__class__(
             **{**settings.backend_config.__dict__, "max_tokens": args.max_tokens})})
         backend = LlamaBackend(settings.backend_config)  # the model loads before task 1
-        print(f"{backend.describe()} · {args.tasks} tasks · {3} cells added before each")
+        print(f"{backend.describe()} · {args.tasks} tasks · 3 cells added before each "
+              f"({args.rows} rows of printed output)")
         modes = ["follow-up", "fresh"] if args.mode == "both" else [args.mode]
         for mode in modes:
             from codeact_jupyter.context_window import reset_windows
