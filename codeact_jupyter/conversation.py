@@ -45,11 +45,15 @@ class Conversation:
 
 _conversations: dict[str, Conversation] = {}
 _last_id: str | None = None
+KEPT = 20  # conversations a kernel keeps (the oldest go first)
 
 
 def new_conversation() -> Conversation:
     conversation = Conversation(uuid.uuid4().hex[:12])
     _conversations[conversation.conversation_id] = conversation
+    for old in list(_conversations)[:-KEPT]:
+        if old != _last_id:
+            del _conversations[old]
     return conversation
 
 
