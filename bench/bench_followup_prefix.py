@@ -19,7 +19,7 @@ Two sessions: ``follow-up`` (tasks 2+ continue the conversation, ``%%codeact -c`
 so the prompt's shared prefix is reused too, but the variables and the task are read again).
 
     python bench/bench_followup_prefix.py [--model tiny|smollm2|gemma3|PATH] [--tasks 10]
-                                          [--mode follow-up|fresh|both]
+        [--mode follow-up|fresh|both] [--initial 8] [--rows 6] [--threads N]
 
 Benchmarks print figures; nothing here asserts a timing.
 """
@@ -79,20 +79,28 @@ def model_path(name: str, folder: Path) -> Path:
     return Path(name)
 
 
-def session(shell, settings, tasks: int, follow_up: bool, count_tokens) -> list[dict]:
+def add_cells(shell, notebook: dict, round_: int) -> list[dict]:
+    """The round's cells, run in the kernel (so their variables exist) and added."""
+    cells = new_cells(round_)
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            with contextlib.redirect_stdout(io.StringIO()):
+                shell.run_cell(cell["source"].replace(f"sales[sales.month <= {round_ + 6}]",
+                                                      f"list(range({round_ + 6}))")
+                               .replace(f"print(part_{round_}.head(6))", f"print(part_{round_})"))
+    notebook["cells"] = notebook["cells"] + cells
+    return cells
+
+
+def session(shell, settings, tasks: int, follow_up: bool, count_tokens, initial: int) -> list[dict]:
     from codeact_jupyter.runner import run_task
 
     notebook = {"cells": [], "active_cell": None}
+    for round_ in range(100, 100 + initial):  # the notebook before the first task
+        add_cells(shell, notebook, round_)
     rows = []
     for number in range(tasks):
-        cells = new_cells(number)
-        for cell in cells:  # the user's cells run in the kernel: their variables exist
-            if cell["cell_type"] == "code":
-                with contextlib.redirect_stdout(io.StringIO()):
-                    shell.run_cell(cell["source"].replace(f"sales[sales.month <= {number + 6}]",
-                                                          f"list(range({number + 6}))")
-                                   .replace(f"print(part_{number}.head(6))", f"print(part_{number})"))
-        notebook = {"cells": notebook["cells"] + cells, "active_cell": None}
+        cells = add_cells(shell, notebook, number)
         task = TASKS[number % len(TASKS)]
         rendered = [render_cell(c) for c in cells_from_document({"cells": cells})]
         new = count_tokens("\n\n".join(rendered)) + count_tokens(task)
@@ -146,6 +154,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=["follow-up", "fresh", "both"], default="both")
     parser.add_argument("--max-tokens", type=int, default=8, help="tokens per reply (kept short)")
     parser.add_argument("--rows", type=int, default=6, help="rows of printed output per round")
+    parser.add_argument("--initial", type=int, default=8,
+                        help="rounds of cells (3 each) in the notebook before the first task")
+    parser.add_argument("--threads", type=int, default=0, help="llama threads (0: physical cores)")
     args = parser.parse_args()
     global OUTPUT_ROWS
     OUTPUT_ROWS = args.rows
@@ -161,12 +172,13 @@ def main() -> None:
     shell.run_cell("%config CodeActMagics.redact = True")
     with tempfile.TemporaryDirectory() as folder:
         path = model_path(args.model, Path(folder))
+        shell.run_cell(f"%config CodeActMagics.threads = {args.threads}")
         settings = resolve_settings(shell, {"backend": "llama", "model": str(path), "max_turns": 1})
         settings = settings.__class__(**{**settings.__dict__, "backend_config": settings.backend_config.__class__(
             **{**settings.backend_config.__dict__, "max_tokens": args.max_tokens})})
         backend = LlamaBackend(settings.backend_config)  # the model loads before task 1
-        print(f"{backend.describe()} · {args.tasks} tasks · 3 cells added before each "
-              f"({args.rows} rows of printed output)")
+        print(f"{backend.describe()} · {args.initial * 3} cells, then {args.tasks} tasks with 3 "
+              f"cells added before each ({args.rows} rows of printed output per round)")
         modes = ["follow-up", "fresh"] if args.mode == "both" else [args.mode]
         for mode in modes:
             from codeact_jupyter.context_window import reset_windows
@@ -175,7 +187,8 @@ def main() -> None:
             shell.run_cell("%reset -f")
             unload_model()  # each session starts with a cold KV cache
             backend = LlamaBackend(settings.backend_config)
-            rows = session(shell, settings, args.tasks, mode == "follow-up", backend.count_tokens)
+            rows = session(shell, settings, args.tasks, mode == "follow-up", backend.count_tokens,
+                           args.initial)
             report(f"{mode} tasks", rows)
         unload_model()
 
