@@ -19,6 +19,7 @@ from typing import Callable
 from .jsonsafe import safe_str
 from .figure_notes import cell_figures
 from .observation import human_size, output_text, short_description, strip_ansi, summarize_blobs, truncate_middle
+from .context_window import CellWindow
 from .variables import variable_summaries
 
 CELL_OUTPUT_CHARS = 600
@@ -27,6 +28,9 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = CELL_OUTPUT_CHARS
 CONTEXT_CHOICES = ("all", "cells", "vars", "none")  # what --context may share
 PRIVATE_TAG = "codeact-private"
+# Said after the cells when they come from the kernel's history (no extension sent the notebook).
+HISTORY_NOTE = ("(These cells come from the kernel's history: their results and errors are "
+                "shown, but what they printed is not available.)")
 _PRIVATE_LINE = re.compile(r"\A\s*#\s*codeact\s*:\s*private\b", re.IGNORECASE)
 
 
@@ -202,24 +206,42 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
     return cells
 
 
+def notebook_cells(shell, notebook: dict | None, errors: dict[int, str] | None = None,
+                   history_end: int | None = None) -> list[tuple[str, str]]:
+    """(source, rendered text) of each cell that may be sent, in notebook order
+    (conversation.py compares them with what the model saw)."""
+    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    return [(cell.source, render_cell(cell)) for cell in cells if not cell.private]
+
+
+def render_cell(cell: CellRecord) -> str:
+    """A cell as the model reads it (not redacted): as ``render_context`` joins its parts."""
+    if cell.label == "Markdown":
+        return f"[Markdown]\n{cell.source}"
+    text = f"[{cell.label}]\n{cell.source}"
+    return f"{text}\n[{cell.result}]" if cell.result else text
+
+
 def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
                   notebook: dict | None = None, errors: dict[int, str] | None = None,
                   history_end: int | None = None, redactor=None, include: str = "all",
-                  exclude=()) -> str:
+                  exclude=(), window: CellWindow | None = None) -> str:
     """The notebook context as one text: ``render_context(context_parts(...))``."""
     return render_context(context_parts(shell, budget_tokens, count_tokens, notebook, errors,
-                                        history_end, redactor, include, exclude))
+                                        history_end, redactor, include, exclude, window))
 
 
 def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
                   notebook: dict | None = None, errors: dict[int, str] | None = None,
                   history_end: int | None = None, redactor=None, include: str = "all",
-                  exclude=()) -> list[ContextPart]:
+                  exclude=(), window: CellWindow | None = None) -> list[ContextPart]:
     """The notebook context, part by part, each redacted and counted as it will be sent.
 
     ``redactor``: the task's redaction.Redactor (None: nothing masked); ``include``: one of
     CONTEXT_CHOICES; ``exclude``: part keys the user unticked (a cell's key drops the whole
-    cell). Parts not sent (private, unticked) are listed with ``sent=False`` and no text."""
+    cell). Parts not sent (private, unticked) are listed with ``sent=False`` and no text.
+    ``window`` (context_window.py): which cells to show, kept from task to task so that
+    consecutive tasks share their prompt's beginning; None keeps the most recent that fit."""
     if include not in CONTEXT_CHOICES:
         raise ValueError(f"context must be one of {', '.join(CONTEXT_CHOICES)}; got {include!r}.")
     exclude = set(exclude)
@@ -231,7 +253,9 @@ def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
         if include in ("all", "vars") else []
     remaining = budget_tokens - sum(p.tokens for p in var_parts if p.sent)
     if include in ("all", "cells"):
-        parts += cell_parts(cells, remaining, measure, exclude)
+        parts += cell_parts(cells, remaining, measure, exclude, window)
+        if not notebook and any(p.sent and p.kind == "source" for p in parts):
+            parts.append(measure.part("note", "note:printed", "", HISTORY_NOTE))
     else:
         parts.append(measure.part("note", "note:cells", "", "The user chose not to share the notebook's cells."))
     if include in ("all", "vars"):
@@ -241,25 +265,28 @@ def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
     return parts
 
 
-def cell_parts(cells: list[CellRecord], budget_tokens: int, measure, exclude: set) -> list[ContextPart]:
-    """The cells that fit ``budget_tokens``, the most recent kept first, oldest first in the
-    list, under a heading that says how many earlier cells were left out."""
-    kept: list[list[ContextPart]] = []
-    remaining, omitted, shared = budget_tokens, 0, 0
-    for index in range(len(cells) - 1, -1, -1):
-        cell = cells[index]
+def cell_parts(cells: list[CellRecord], budget_tokens: int, measure, exclude: set,
+               window: CellWindow | None = None) -> list[ContextPart]:
+    """The cells that fit ``budget_tokens``, oldest first, under a heading that says how
+    many earlier cells were left out: from the window's first cell on (context_window.py),
+    or else the most recent that fit."""
+    groups: list[list[ContextPart]] = []
+    for cell in cells:
         if cell.private or cell.key in exclude:
             why = "private cell" if cell.private else "unticked"
-            kept.append([ContextPart("source", cell.key, cell.label, "", cut=why, sent=False)])
-            continue
-        group = _cell_group(cell, measure, exclude)
-        cost = sum(p.tokens for p in group if p.sent)
-        if cost > remaining:
-            omitted = len([c for c in cells[: index + 1] if not c.private and c.key not in exclude])
-            break
-        kept.append(group)
-        remaining -= cost
-        shared += 1
+            groups.append([ContextPart("source", cell.key, cell.label, "", cut=why, sent=False)])
+        else:
+            groups.append(_cell_group(cell, measure, exclude))
+    costs = [sum(p.tokens for p in group if p.sent) for group in groups]
+    if window is not None:
+        first = window.place(costs, budget_tokens)
+    else:
+        first, remaining = len(cells), budget_tokens
+        while first > 0 and costs[first - 1] <= remaining:
+            remaining -= costs[first - 1]
+            first -= 1
+    omitted = len([c for c in cells[:first] if not c.private and c.key not in exclude])
+    shared = len([c for c in cells[first:] if not c.private and c.key not in exclude])
     if not shared and not omitted:
         text = "The notebook has no earlier cells." if not cells else "The user shares none of the notebook's cells."
         heading = measure.part("note", "note:cells", "", text)
@@ -269,7 +296,8 @@ def cell_parts(cells: list[CellRecord], budget_tokens: int, measure, exclude: se
         if omitted:
             header += f" ({cut})"
         heading = measure.part("note", "note:cells", "", f"{header}:", cut=cut)
-    return [heading] + [part for group in reversed(kept) for part in group]
+    private = [group for group, cell in zip(groups[:first], cells) if cell.private or cell.key in exclude]
+    return [heading] + [part for group in private + groups[first:] for part in group]
 
 
 def _cell_group(cell: CellRecord, measure, exclude: set) -> list[ContextPart]:

@@ -25,6 +25,7 @@ class TaskStarted(Event):
     run_id: str
     task: str
     backend: str  # the backend's one-line description: model, device, context
+    conversation_id: str = ""  # tasks of one conversation share it (conversation.py)
 
 
 @dataclass(frozen=True)

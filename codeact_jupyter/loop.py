@@ -63,9 +63,16 @@ class CodeActLoop:
             {"role": "user", "content": self.redact(f"{context}\n\nTask: {self.run.task}")},
         ]
 
+    def continue_messages(self, messages: list[dict]) -> None:
+        """A follow-up task: the conversation so far (already sent, so already redacted),
+        then the message with what changed and the task."""
+        *earlier, last = messages
+        self.run.messages[:] = [*earlier, {**last, "content": self.redact(last["content"])}]
+
     def events(self) -> Iterator[Event]:
         run, settings = self.run, self.settings
-        yield TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend)
+        yield TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend,
+                          conversation_id=run.conversation_id or "")
         yield from self._withheld_notice()
         for notice in getattr(self.backend, "notices", None) or ():
             yield Notice(notice)

@@ -129,6 +129,9 @@ class CodeActMagics(Magics):
               "sent: all (default), cells, vars or none.")
     @argument("--vision", choices=MODES, default=None, help="Images of step outputs to the model: "
               "auto (a vision model of the openai backend), on, off (default auto).")
+    @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,
+              help="Continue this kernel's last conversation (the model sees the earlier tasks "
+              "and what changed since); without it a task starts a new one.")
     @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
               "the cell body continues it. Sent as written: no $name or {expr} expansion.")
     @no_var_expand
@@ -141,6 +144,7 @@ class CodeActMagics(Magics):
             %codeact --backend openai --model gpt-4o-mini what is in df?
             %codeact --model "my replies.json" -- -5 plus 3?
         """
+        from .mirror import announced_notebook
         from .runner import run_task, task_running
         from .subcommands import find_command
         from .views import task_views
@@ -161,12 +165,14 @@ class CodeActMagics(Magics):
         if not task:
             raise UsageError("Say what to do, e.g. `%%codeact load data.csv and plot the sales` "
                              "(see %%codeact? for options).")
-        overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
+        overrides = {k: v for k, v in vars(args).items()
+                     if v is not None and k not in ("task", "follow_up")}
         settings = self.resolve(overrides)
         views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
             run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors,
-                     history_end=self.error_log.history_end)
+                     history_end=self.error_log.history_end, notebook=announced_notebook(),
+                     conversation="last" if args.follow_up else None)
         finally:
             views.close()
 

@@ -9,6 +9,11 @@ property of the request being executed, not of the kernel.
 
 Where nobody announced (Notebook 7 or JupyterLab without the extension, VS Code,
 nbclient, a terminal), the magic's own output stays complete and no comm is opened.
+
+An announcement may carry the notebook document as the user sees it (version 2:
+``{"notebook": {...}, "cell_id": str, "task_cell": int}``): the task that cell starts then
+reads the document (outputs with printed text, Markdown) instead of the kernel's history.
+It is kept for that cell only, and taken once.
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # Session ids of the clients (browser windows) whose extension announced itself.
 _sessions: set[str] = set()
+# The document announced with a task cell, by (session, cell id).
+_documents: dict[tuple[str, str], dict] = {}
+MAX_DOCUMENTS = 8  # a few cells scheduled at once (Run All); older ones are dropped
 
 
 def listen_for_mirrors() -> bool:
@@ -45,11 +53,39 @@ def _on_announce(comm, msg: dict) -> None:
     session = (msg.get("header") or {}).get("session")
     if isinstance(session, str) and session:
         _sessions.add(session)
+        _keep_document(session, ((msg.get("content") or {}).get("data")) or {})
     comm.close()  # the announcement is all there is to say
+
+
+def _keep_document(session: str, data: dict) -> None:
+    notebook, cell_id, task_cell = data.get("notebook"), data.get("cell_id"), data.get("task_cell")
+    if not (isinstance(notebook, dict) and isinstance(notebook.get("cells"), list)
+            and isinstance(cell_id, str) and isinstance(task_cell, int)):
+        return
+    cells = list(notebook["cells"])
+    if 0 <= task_cell < len(cells):
+        del cells[task_cell]  # the task's own cell is not context
+    _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None}
+    while len(_documents) > MAX_DOCUMENTS:
+        del _documents[next(iter(_documents))]
+
+
+def announced_notebook() -> dict | None:
+    """The notebook document the requesting window sent just before the cell being executed
+    (None where it sent none, or without the extension). Taken once."""
+    from .lab_bridge import executing_cell_id, parent_request
+
+    header = parent_request().get("header")
+    session = header.get("session") if isinstance(header, dict) else None
+    cell_id = executing_cell_id()
+    if not isinstance(session, str) or cell_id is None:
+        return None
+    return _documents.pop((session, cell_id), None)
 
 
 def forget_mirrors() -> None:
     _sessions.clear()
+    _documents.clear()
 
 
 def mirror_listening() -> bool:

@@ -24,7 +24,8 @@ def run_panel_task(request_json: str) -> None:
 
     ``request_json``: ``{"task": str, "settings": {backend, model, base_url, max_turns,
     timeout, confirm, context}, "notebook": {"cells": [...], "active_cell": int},
-    "exclude": [part keys the user unticked in the manifest]}``. Empty settings
+    "exclude": [part keys the user unticked in the manifest], "conversation": id | "new" |
+    "last"}`` (the conversation to continue; absent: a new one). Empty settings
     fall back to the kernel's own (``%config CodeActMagics...``, environment, defaults).
     The panel sends no API key: the kernel reads OPENAI_API_KEY from its environment.
     """
@@ -45,7 +46,9 @@ def run_panel_task(request_json: str) -> None:
             except Exception as exc:  # a bad setting: tell the panel, as the magic would
                 _fail(bridge, f"Invalid settings: {exc}")
                 return
-            run_task(shell, task, settings, [bridge], notebook=notebook)
+            conversation = request.get("conversation")
+            run_task(shell, task, settings, [bridge], notebook=notebook,
+                     conversation=conversation if isinstance(conversation, str) else None)
     finally:
         show_steps()
 

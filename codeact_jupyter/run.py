@@ -26,7 +26,10 @@ class Run:
     run_id: str
     task: str
     backend: str = ""
-    # Exactly the chat messages sent to the model (OpenAI format), grown turn by turn.
+    # The conversation this task belongs to (conversation.py); a follow-up shares its id.
+    conversation_id: str | None = None
+    # Exactly the chat messages sent to the model (OpenAI format), grown turn by turn; a
+    # follow-up's begin with the conversation's earlier tasks.
     messages: list[dict] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     answer: str | None = None
@@ -46,9 +49,12 @@ class Run:
         return self.redactor.counts() if self.redactor is not None else {}
 
     def replies(self) -> list[str]:
+        """This task's replies (a follow-up's transcript also holds the earlier tasks')."""
         from .message_content import content_text
+        from .transcript_fit import latest_task_index
 
-        return [content_text(m["content"]) for m in self.messages if m["role"] == "assistant"]
+        start = latest_task_index(self.messages)
+        return [content_text(m["content"]) for m in self.messages[start:] if m["role"] == "assistant"]
 
     def step_statuses(self) -> list[str | None]:
         """Per reply, the status of the step it asked for (None for answers, empty replies

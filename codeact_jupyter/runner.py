@@ -12,7 +12,9 @@ import uuid
 from typing import Callable, Iterable
 
 from .backends import BackendError, create_backend
-from .context import build_context
+from .context import build_context, notebook_cells
+from .context_window import kernel_window
+from .conversation import continuation, find_conversation, record_task
 from .events import Done, Error, Event, Notice, TaskStarted
 from .executor import KernelExecutor
 from .loop import STOPPED, CodeActLoop, Confirm
@@ -20,8 +22,10 @@ from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
 from .trace import RunClock, settings_record
+from .variables import summarize_variables
 
 Sink = Callable[[Event], None]
+log = logging.getLogger(__name__)
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
 _running: Run | None = None  # the task under way; a step may not start another
 log = logging.getLogger(__name__)
@@ -53,9 +57,11 @@ def ask_in_kernel(code: str) -> str:
 
 def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
              notebook: dict | None = None, errors: dict[int, str] | None = None,
-             confirm: Confirm | None = None, history_end: int | None = None) -> Run:
+             confirm: Confirm | None = None, history_end: int | None = None,
+             conversation: str | None = None) -> Run:
     """``errors`` and ``history_end`` (see ``context.ErrorLog``) default to the records the
-    loaded extension keeps for this shell."""
+    loaded extension keeps for this shell. ``conversation``: None starts a new one, "last"
+    continues this kernel's latest, an id continues that one (conversation.py)."""
     global _running
     if _running is not None:
         raise NestedTaskError("A codeact task is already running; a step cannot start another.")
@@ -64,15 +70,34 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
     sinks = list(sinks)
     run = Run(run_id=uuid.uuid4().hex[:12], task=task, settings=settings_record(settings))
     remember(run)
+    thread, notice = find_conversation(conversation)
+    run.conversation_id = thread.conversation_id
     _running = run
     clock = RunClock(run)
     try:
-        _run(shell, run, settings, [clock, *sinks], notebook, errors, confirm, history_end)
+        _run(shell, run, settings, [clock, *sinks], notebook, errors, confirm, history_end,
+             thread, notice)
         clock.finish()
         record_run(run, sinks)
         return run
     finally:
         _running = None
+        _record(shell, run, thread, notebook, errors)
+
+
+def _record(shell, run: Run, thread, notebook, errors) -> None:
+    """The conversation takes the task's transcript, and the notebook as it is now."""
+    if not run.messages:
+        return
+    secret = run.redactor.withholds if run.redactor is not None else None
+    try:
+        cells = [text for _, text in notebook_cells(shell, notebook, errors, None)]
+        variables = summarize_variables(shell, secret_name=secret)
+    except Exception:  # a follow-up then lists more as changed; the task itself is done
+        log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
+        cells, variables = [], []
+    record_task(thread, run.run_id, run.messages, cells, variables,
+                [step.code for step in run.steps] + [run.answer or ""])  # step and answer cells
 
 
 def record_run(run: Run, sinks: list[Sink]) -> None:
@@ -89,12 +114,14 @@ def record_run(run: Run, sinks: list[Sink]) -> None:
 
 
 def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, errors, confirm,
-         history_end) -> Run:
+         history_end, thread, notice) -> Run:
     task = run.task
 
     def emit(event: Event) -> None:
         for sink in sinks:
             sink(event)
+            if notice and isinstance(event, TaskStarted):  # right after the task's first line
+                sink(Notice(notice))
 
     events = None
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, run=run)  # run: for undo
@@ -103,14 +130,21 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         run.task = redactor.redact(task)  # what we store holds no secret either
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
-        context = build_context(shell, context_budget(settings, backend), backend.count_tokens,
-                                notebook=notebook, errors=errors, history_end=history_end,
-                                redactor=redactor, include=settings.context,
-                                exclude=settings.context_exclude)
+        budget = context_budget(settings, backend)
         if confirm is None and settings.confirm:
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
-        loop.start_messages(context)
+        if thread.messages:  # a follow-up: what changed since, then the task
+            loop.continue_messages(continuation(
+                thread, notebook_cells(shell, notebook, errors, history_end),
+                summarize_variables(shell, secret_name=redactor.withholds), run.task, budget,
+                backend.count_tokens))
+        else:
+            loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
+                                              errors=errors, history_end=history_end,
+                                              redactor=redactor, include=settings.context,
+                                              exclude=settings.context_exclude,
+                                              window=kernel_window("document" if notebook else "history")))
         events = loop.events()
         for event in events:
             emit(event)
@@ -162,4 +196,4 @@ def context_budget(settings: TaskSettings, backend) -> int:
 
 
 def _turns(run: Run) -> int:
-    return sum(1 for m in run.messages if m["role"] == "assistant")
+    return len(run.replies())

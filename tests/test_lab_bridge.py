@@ -129,10 +129,11 @@ def test_each_event_goes_to_the_front_end_over_one_comm(kernel):
     first = comms[1]["content"]["data"]
     assert first == {"run_id": "run-1", "origin": "magic", "cell_id": "cell-abc",
                      "events": [{"type": "task_started", "run_id": "run-1", "task": "t",
-                                 "backend": "replay"}]}
+                                 "backend": "replay", "conversation_id": ""}]}
     # The text's increments travel together; the answer and the end go at once.
     assert events_of(comms) == [
-        {"type": "task_started", "run_id": "run-1", "task": "t", "backend": "replay"},
+        {"type": "task_started", "run_id": "run-1", "task": "t", "backend": "replay",
+         "conversation_id": ""},
         {"type": "text_delta", "text": "42"}, {"type": "answer", "text": "42", "cut": False},
         {"type": "done", "reason": "answered", "turns": 1}]
 

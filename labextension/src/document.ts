@@ -10,6 +10,8 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 export interface INotebookDocument {
   cells: IDocumentCell[];
   active_cell: number;
+  /** Cells left out at the top to bound the size (announce.ts). */
+  left_out?: number;
 }
 
 export interface IDocumentCell {

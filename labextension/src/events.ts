@@ -31,6 +31,8 @@ export interface ITaskStarted {
   run_id: string;
   task: string;
   backend: string;
+  /** Tasks of one conversation share it (a follow-up continues the transcript). */
+  conversation_id?: string;
 }
 
 export interface ITurnStarted {

@@ -16,6 +16,7 @@ import { IHistoryEntry, readHistory } from './history';
 import { ManifestModel } from './manifest';
 import type { RunModel } from './run';
 import { RunUndo } from './undo';
+import { Conversations } from './thread';
 
 /** The user's settings (schema/plugin.json); empty values leave the kernel's own. */
 export interface ISettings {
@@ -123,6 +124,17 @@ export class PanelModel {
     );
   }
 
+  /** The conversation the next panel task continues; null: it starts a new one. */
+  get conversationId(): string | null {
+    return this._conversations.current(this._notebook, this.runs);
+  }
+
+  /** The next task starts a new conversation ("New conversation"). */
+  newConversation(): void {
+    this._conversations.startNew(this._notebook, this.runs);
+    this._changed.emit();
+  }
+
   get activeRun(): RunModel | null {
     return this.runs.find(run => run.isRunning) ?? null;
   }
@@ -154,7 +166,8 @@ export class PanelModel {
     }
     const request = {
       ...this._request(task),
-      exclude: this.manifest.excluded()
+      exclude: this.manifest.excluded(),
+      conversation: this.conversationId ?? 'new'
     };
     // A JSON string literal is a valid Python string literal.
     const code =
@@ -294,5 +307,6 @@ export class PanelModel {
   private _pending: IPendingInput | null = null;
   private _reply: ((value: string) => void) | null = null;
   private _requestError: string | null = null;
+  private _conversations = new Conversations();
   private _changed = new Signal<this, void>(this);
 }

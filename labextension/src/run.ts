@@ -50,6 +50,8 @@ export class RunModel {
 
   task = '';
   backend = '';
+  /** The kernel's conversation this run belongs to ('' before it started). */
+  conversationId = '';
   items: RunItem[] = [];
   done: IDone | null = null;
 
@@ -111,6 +113,7 @@ export class RunModel {
       case 'task_started':
         this.task = event.task;
         this.backend = event.backend;
+        this.conversationId = event.conversation_id ?? '';
         break;
       case 'turn_started':
         this.items.push({ kind: 'text', text: '' });

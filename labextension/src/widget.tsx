@@ -14,6 +14,7 @@ import type {
 } from './model';
 import { History, RunView } from './runview';
 import { ManifestView } from './manifest';
+import { Threads } from './thread';
 
 export class CodeactView extends ReactWidget {
   constructor(
@@ -71,6 +72,14 @@ function PanelView({
           {describeSettings(model.settings)}
         </span>
         <button
+          className="jp-codeact-newConversation"
+          title="The next task starts a new conversation"
+          disabled={model.conversationId === null || !!model.activeRun}
+          onClick={() => model.newConversation()}
+        >
+          New conversation
+        </button>
+        <button
           className="jp-codeact-settingsButton"
           title="CodeAct settings"
           onClick={openSettings}
@@ -94,15 +103,19 @@ function PanelView({
         {history.length > 0 && (
           <History entries={history} rendermime={rendermime} />
         )}
-        {runs.map(run => (
-          <RunView
-            key={run.runId}
-            run={run}
-            rendermime={rendermime}
-            confirming={run.isRunning && !!model.pendingInput?.isConfirm}
-            undo={model.undo}
-          />
-        ))}
+        <Threads
+          runs={runs}
+          current={model.conversationId}
+          renderRun={run => (
+            <RunView
+              key={run.runId}
+              run={run}
+              rendermime={rendermime}
+              confirming={run.isRunning && !!model.pendingInput?.isConfirm}
+              undo={model.undo}
+            />
+          )}
+        />
       </div>
       {model.pendingInput && (
         <InputBar
