@@ -214,6 +214,23 @@ def notebook_cells(shell, notebook: dict | None, errors: dict[int, str] | None =
     return [(cell.source, render_cell(cell)) for cell in cells if not cell.private]
 
 
+def shared_for_follow_up(shell, notebook: dict | None, errors: dict[int, str] | None,
+                        history_end: int | None, include: str = "all", exclude=(),
+                        secret_name=None) -> tuple[list[tuple[str, str]], list[str]]:
+    """What a follow-up may tell the model about the notebook, by the same rules as a first
+    message: (source, rendered) of the cells and the variable lines, leaving out what
+    ``include`` does not share, unticked keys, private cells and the names they define."""
+    exclude = set(exclude)
+    records = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    private = {name for cell in records if cell.private for name in cell.defines}
+    cells = [(cell.source, render_cell(cell)) for cell in records
+             if not cell.private and cell.key not in exclude] if include in ("all", "cells") else []
+    variables = [line for name, line in variable_summaries(shell, secret_name=secret_name)
+                 if name not in private and f"var:{name}" not in exclude] \
+        if include in ("all", "vars") else []
+    return cells, variables
+
+
 def render_cell(cell: CellRecord) -> str:
     """A cell as the model reads it (not redacted): as ``render_context`` joins its parts."""
     if cell.label == "Markdown":

@@ -12,7 +12,7 @@ import uuid
 from typing import Callable, Iterable
 
 from .backends import BackendError, create_backend
-from .context import build_context, notebook_cells
+from .context import build_context, notebook_cells, shared_for_follow_up
 from .context_window import kernel_window
 from .conversation import continuation, find_conversation, record_task
 from .events import Done, Error, Event, Notice, TaskStarted
@@ -135,10 +135,10 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         if thread.messages:  # a follow-up: what changed since, then the task
-            loop.continue_messages(continuation(
-                thread, notebook_cells(shell, notebook, errors, history_end),
-                summarize_variables(shell, secret_name=redactor.withholds), run.task, budget,
-                backend.count_tokens))
+            cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
+                                                    settings.context_exclude, redactor.withholds)
+            loop.continue_messages(continuation(thread, cells, variables, run.task, budget,
+                                                backend.count_tokens))
         else:
             loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
                                               errors=errors, history_end=history_end,

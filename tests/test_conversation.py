@@ -64,6 +64,22 @@ def test_a_follow_up_sends_the_previous_exchange_and_what_changed(kernel):
     assert second["replies"] == ["Half of 40 is 20."]
 
 
+def test_a_follow_up_shares_only_what_the_user_chose_to_share(kernel):
+    """--context and private cells hold for the follow-up's "what changed" message too."""
+    with ChatServer(["First answer.", "Second answer.", "Third answer."]) as server:
+        ok(kernel, f"%codeact --base-url {server.base_url} --model m first")
+        ok(kernel, "# codeact: private\nsalary_table = [91000, 87000]")
+        ok(kernel, "visible = 'shared cell'")
+        ok(kernel, f"%%codeact -c --base-url {server.base_url} --model m\nsecond")
+        ok(kernel, "later_cell = 'not for the model'")
+        ok(kernel, f"%%codeact -c --context vars --base-url {server.base_url} --model m\nthird")
+        second, third = (server.requests[i]["messages"][-1]["content"] for i in (1, 2))
+    assert "visible = 'shared cell'" in second and "visible: str" in second
+    assert "salary_table" not in second and "91000" not in second  # private: neither cell nor name
+    assert "later_cell = 'not for the model'" not in third  # --context vars: no cells
+    assert "later_cell: str" in third
+
+
 def test_continue_with_no_earlier_conversation_says_so_and_starts_fresh(kernel):
     with ChatServer(["Nothing to continue; here is a fresh answer."]) as server:
         shown = ok(kernel, f"%%codeact --continue --base-url {server.base_url} --model m\ngo on")
