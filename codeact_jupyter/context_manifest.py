@@ -7,10 +7,11 @@ roughly, about four characters a token.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .backends.base import approx_tokens
 from .context import ContextPart, context_parts, render_context
+from .context_window import kernel_window
 from .settings import TaskSettings
 
 ROUGH = "Token counts are rough (about 4 characters a token): no model was loaded, nothing was sent."
@@ -65,8 +66,10 @@ def build_manifest(shell, task: str, settings: TaskSettings, notebook: dict | No
         errors, history_end = _cell_records(shell)
     redactor = task_redactor(shell, settings)
     run = Run(run_id="manifest", task=redactor.redact(task.strip()))
+    # A copy of the task's cell window (context_window.py): looking must not move it.
+    window = replace(kernel_window("document" if notebook else "history"))
     parts = context_parts(shell, rough_budget(settings), approx_tokens, notebook, errors, history_end,
-                          redactor, settings.context, settings.context_exclude)
+                          redactor, settings.context, settings.context_exclude, window)
     # The loop's own first messages; building them needs neither the backend nor the kernel.
     loop = CodeActLoop(None, None, settings, run, redactor=redactor)
     loop.start_messages(render_context(parts))
@@ -86,6 +89,7 @@ def rough_budget(settings: TaskSettings) -> int:
 def context_command(magics, rest_of_line: str) -> None:
     """``%codeact context [options] [TASK]``: print what the next task would send."""
     from .magic_options import split_line
+    from .mirror import announced_notebook
 
     parser = magics.codeact.parser
     parsed = split_line(rest_of_line, parser)
@@ -93,8 +97,9 @@ def context_command(magics, rest_of_line: str) -> None:
     overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
     settings = magics.resolve(overrides)
     log = magics.error_log
-    manifest = build_manifest(magics.shell, parsed.task, settings, errors=log.errors,
-                              history_end=log.history_end)
+    # In JupyterLab the extension sent the document with this cell, as a task's cell gets it.
+    manifest = build_manifest(magics.shell, parsed.task, settings, notebook=announced_notebook(),
+                              errors=log.errors, history_end=log.history_end)
     print(manifest.as_text())
 
 

@@ -15,7 +15,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, List, TraitError, Unicode, Union, validate
 
 from .backends.base import BackendConfig
-from .context import CONTEXT_CHOICES, ErrorLog
+from .context import CONTEXT_CHOICES
+from .context_cells import ErrorLog
 from .input_rewrite import codeact_input_transformer
 from .magic_options import check_limits, split_line
 from .settings import TaskSettings

@@ -12,7 +12,8 @@ import uuid
 from typing import Callable, Iterable
 
 from .backends import BackendError, create_backend
-from .context import build_context, notebook_cells, shared_for_follow_up
+from .context import build_context, shared_for_follow_up
+from .context_cells import notebook_cells
 from .context_window import kernel_window
 from .conversation import continuation, find_conversation, record_task
 from .events import Done, Error, Event, Notice, TaskStarted
@@ -59,7 +60,7 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
              notebook: dict | None = None, errors: dict[int, str] | None = None,
              confirm: Confirm | None = None, history_end: int | None = None,
              conversation: str | None = None) -> Run:
-    """``errors`` and ``history_end`` (see ``context.ErrorLog``) default to the records the
+    """``errors`` and ``history_end`` (see ``context_cells.ErrorLog``) default to the records the
     loaded extension keeps for this shell. ``conversation``: None starts a new one, "last"
     continues this kernel's latest, an id continues that one (conversation.py)."""
     global _running
