@@ -59,3 +59,14 @@ def _free_models_in_this_process():
     model = sys.modules.get("codeact_jupyter.backends.llama_model")
     if model is not None:
         model.unload()
+
+
+@pytest.fixture
+def forget_cells(ip):
+    """The shell's history outlives a test: blank the cells stored by this one, so that later
+    tests' contexts (and their redaction counts) never see its fake secrets."""
+    history = ip.history_manager
+    start = len(history.input_hist_raw)
+    yield
+    for entries in (history.input_hist_raw, history.input_hist_parsed):
+        entries[start:] = [""] * (len(entries) - start)

@@ -42,6 +42,16 @@ def run_json(kc, code: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
 
+def until(condition, within: float = 10.0) -> bool:
+    """Wait for ``condition()`` to hold; False if it still does not after ``within`` s."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def gone(pid: int, within: float = 10.0) -> bool:
     """Has process ``pid`` ended (a zombie waiting for its reaper counts as ended)?"""
     deadline = time.monotonic() + within

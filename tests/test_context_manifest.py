@@ -11,15 +11,7 @@ from codeact_jupyter.magic import resolve_settings
 SECRET = "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"  # fake, in the real format
 
 
-@pytest.fixture(autouse=True)
-def _forget_this_tests_cells(ip):
-    """The shell's history outlives a test: blank the cells stored here, so that later
-    tests' contexts (and their redaction counts) never see this test's fake secrets."""
-    history = ip.history_manager
-    start = len(history.input_hist_raw)
-    yield
-    for entries in (history.input_hist_raw, history.input_hist_parsed):
-        entries[start:] = [""] * (len(entries) - start)
+pytestmark = pytest.mark.usefixtures("forget_cells")  # fake secrets stay in this test
 
 
 def test_the_manifest_is_exactly_what_the_next_task_sends(ip, replay):

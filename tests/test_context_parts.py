@@ -8,15 +8,7 @@ from codeact_jupyter.context import build_context, context_parts, render_context
 from codeact_jupyter.redaction import Redactor
 
 
-@pytest.fixture(autouse=True)
-def _forget_this_tests_cells(ip):
-    """The shell's history outlives a test: blank the cells stored here, so that later
-    tests' contexts (and their redaction counts) never see this test's fake secrets."""
-    history = ip.history_manager
-    start = len(history.input_hist_raw)
-    yield
-    for entries in (history.input_hist_raw, history.input_hist_parsed):
-        entries[start:] = [""] * (len(entries) - start)
+pytestmark = pytest.mark.usefixtures("forget_cells")  # fake secrets stay in this test
 
 
 def parts_of(ip, budget=3000, **options):

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from kernels import gone, run_cell, run_json, running_kernel
+from kernels import gone, run_cell, run_json, running_kernel, until
 from tiny_gguf import write_tiny_gguf
 
 from codeact_jupyter.backends import BackendConfig, BackendError
@@ -116,7 +116,9 @@ def test_a_host_that_died_between_tasks_is_replaced_and_the_user_told(models):
     backend(models["tiny"])
     dead = current_host()
     os.kill(dead.pid, signal.SIGKILL)
-    assert gone(dead.pid)
+    # Until it can be reaped: its main thread shows as a zombie in /proc while llama.cpp's
+    # threads still exit, and a task starting in that instant meets a dying host.
+    assert until(lambda: not dead.alive())
     again = backend(models["tiny"], max_tokens=4)
     assert current_host() is not dead
     assert again.notices[0].startswith("The model process had stopped since the last task "

@@ -72,7 +72,7 @@ function PanelView({
           {describeSettings(model.settings)}
         </span>
         <button
-          className="jp-codeact-newConversation"
+          className="jp-codeact-button jp-codeact-newConversation"
           title="The next task starts a new conversation"
           disabled={model.conversationId === null || !!model.activeRun}
           onClick={() => model.newConversation()}
