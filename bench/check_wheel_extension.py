@@ -6,7 +6,8 @@ Not a test (it builds a wheel: a minute or two, and pip fetches the build requir
     python bench/check_wheel_extension.py [--no-dev-build]
 
 It runs `jlpm build` (development) first, then `python -m build --wheel` into a temporary
-folder, and reads the wheel: no source maps, no development build, the production marker.
+folder, and reads the wheel: no source maps, no development build, the production marker;
+and the package data `codeact eval` and the quickstart read (the task suite, the replays).
 """
 from __future__ import annotations
 
@@ -42,10 +43,16 @@ def main() -> int:
         entry = next(n for n in static if "/remoteEntry." in n)
         code = zipfile.ZipFile(wheel).read(entry).decode()
         minified = code.count("\n") < 5 and "sourceMappingURL" not in code
+        # What `codeact eval` and the quickstart read from the package itself.
+        tasks = [n for n in names if n.startswith("codeact_jupyter/eval_suite/")
+                 and n.endswith((".yaml", ".yml", ".json"))]
+        replays = [n for n in names if n.startswith("codeact_jupyter/replays/")]
+    print(f"wheel: built-in eval suite {len(tasks)} task files, {len(replays)} replay files")
     print(f"wheel: {wheel.name}, {len(static)} static files, {len(maps)} source maps, "
           f"production marker: {marker}, remoteEntry minified: {minified}")
-    ok = static and not maps and marker and minified
-    print("OK: the wheel ships the production build" if ok else "FAIL: the wheel ships a development build")
+    ok = static and not maps and marker and minified and len(tasks) >= 40 and replays
+    print("OK: the wheel ships the production build, the eval suite and the replays" if ok
+          else "FAIL: the wheel misses the production build, the eval suite or the replays")
     return 0 if ok else 1
 
 
