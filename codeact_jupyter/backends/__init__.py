@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from .base import Backend, BackendConfig, BackendError, Usage, approx_tokens
 
 __all__ = ["Backend", "BackendConfig", "BackendError", "Usage", "approx_tokens",
-           "available_backends", "create_backend"]
+           "available_backends", "create_backend", "register_backend"]
 
 ENTRY_POINT_GROUP = "codeact_jupyter.backends"
 
@@ -20,8 +20,18 @@ _BUILTIN = {
 }
 
 
+_REGISTERED: dict[str, str] = {}  # added at run time, in this process only
+
+
+def register_backend(name: str, target: str) -> None:
+    """Make a backend known by name in this process (``"module:Class"``, imported when used):
+    for wrappers a program sets up itself, such as ``codeact eval --action-mode``. Packages
+    that add a backend for everyone use the entry-point group instead."""
+    _REGISTERED[name] = target
+
+
 def _targets() -> dict[str, str]:
-    targets = dict(_BUILTIN)
+    targets = {**_BUILTIN, **_REGISTERED}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         targets[ep.name] = ep.value
     return targets

@@ -147,7 +147,7 @@ def with_action_mode(settings, mode: str, tools: list[dict]):
     from .. import backends
 
     # Known for this kernel's headless runs only: never listed to users of the magic.
-    backends._BUILTIN.setdefault(NAME, f"{__name__}:ToolActionBackend")
+    backends.register_backend(NAME, f"{__name__}:ToolActionBackend")
     config = settings.backend_config
     extras = {**config.extras, "action_mode": mode, "tools": tools, "inner_backend": settings.backend}
     return replace(settings, backend=NAME, backend_config=replace(config, extras=extras))
