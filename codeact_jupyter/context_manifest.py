@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, replace
 from .backends.base import approx_tokens
 from .context import ContextPart, context_parts, render_context
 from .context_window import kernel_window
+from .conversation import NO_CONVERSATION
+from .message_content import content_text
 from .settings import TaskSettings
 
 ROUGH = "Token counts are rough (about 4 characters a token): no model was loaded, nothing was sent."
@@ -95,12 +97,46 @@ def context_command(magics, rest_of_line: str) -> None:
     parsed = split_line(rest_of_line, parser)
     args = parser.parse_args(parsed.argv)
     overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
+    overrides.pop("follow_up", None)
     settings = magics.resolve(overrides)
     log = magics.error_log
     # In JupyterLab the extension sent the document with this cell, as a task's cell gets it.
-    manifest = build_manifest(magics.shell, parsed.task, settings, notebook=announced_notebook(),
+    notebook = announced_notebook()
+    if args.follow_up:
+        text = follow_up_text(magics.shell, parsed.task, settings, notebook, log.errors, log.history_end)
+        if text is not None:
+            print(text)
+            return
+        print(NO_CONVERSATION)
+    manifest = build_manifest(magics.shell, parsed.task, settings, notebook=notebook,
                               errors=log.errors, history_end=log.history_end)
     print(manifest.as_text())
+
+
+def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, history_end) -> str | None:
+    """What ``%%codeact -c TASK`` would send: the conversation so far (already sent, listed a
+    line a message) and the new message, in full. None when there is nothing to continue."""
+    from .context import shared_for_follow_up
+    from .conversation import continuation, last_conversation
+    from .runner import task_redactor
+
+    conversation = last_conversation()
+    if conversation is None or not conversation.messages:
+        return None
+    redactor = task_redactor(shell, settings)
+    cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
+                                            settings.context_exclude, redactor.withholds)
+    *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),
+                                  rough_budget(settings), approx_tokens)
+    message = redactor.redact(last["content"])
+    sent = sum(approx_tokens(content_text(m["content"])) for m in earlier)
+    secrets = "secret" if redactor.withheld == 1 else "secrets"
+    lines = [f"Follow-up of conversation {conversation.conversation_id}: {_n(len(earlier), 'earlier message')} "
+             f"({sent:,} tokens, sent before and unchanged), then {approx_tokens(message):,} new tokens, "
+             f"{redactor.withheld} {secrets} withheld", ROUGH, "", _rule("the conversation so far")]
+    lines += [f"{m['role']} · {approx_tokens(content_text(m['content'])):,} tokens" for m in earlier]
+    lines += [_rule("the new message"), message]
+    return "\n".join(lines)
 
 
 def panel_manifest(shell, request: dict) -> dict:

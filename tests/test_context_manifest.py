@@ -81,3 +81,27 @@ def test_a_bad_context_choice_is_refused_with_the_choices(ip, capsys):
     assert "all" in err and "cells" in err and "vars" in err and "none" in err
     with pytest.raises(Exception, match="must be one of all, cells, vars, none"):
         resolve_settings(ip, {"context": "everything"})
+
+
+def test_with_continue_it_shows_the_follow_up_message_the_model_would_get(ip, capsys, replay):
+    from codeact_jupyter.conversation import NO_CONVERSATION, forget_conversations
+
+    forget_conversations()
+    ip.run_cell("%codeact context -c what next?", store_history=True)
+    out = capsys.readouterr().out
+    assert out.startswith(NO_CONVERSATION) and "\nContext: " in out  # then a fresh task's manifest
+
+    path = replay(["<execute>\nbest = 42\n</execute>", "The best is 42."])
+    ip.run_cell(f"%%codeact --model {path}\nfind the best", store_history=True)
+    ip.run_cell(f"rate = 0.5\ntoken = '{SECRET}'", store_history=True)
+    capsys.readouterr()
+    ip.run_cell("%codeact context -c now halve it", store_history=True)
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert re.fullmatch(r"Follow-up of conversation \w+: 5 earlier messages \([\d,]+ tokens, sent "
+                        r"before and unchanged\), then [\d,]+ new tokens, 1 secret withheld", first)
+    new = out.split("── the new message ──\n", 1)[1]
+    assert new.startswith("[Follow-up task]") and new.rstrip().endswith("Task: now halve it")
+    assert "rate = 0.5" in new and "best = 42" not in new  # the user's cell, not the model's step
+    assert SECRET not in out and "[redacted: value of token]" in new
+    forget_conversations()
