@@ -77,20 +77,13 @@ def test_notebook7_mirrors_steps_into_cells_and_has_the_panel(notebook7, page):
 def test_notebook7_keeps_a_runs_trace_and_undoes_it(notebook7, page):
     """Provenance and undo in Notebook 7, the other front end the extension serves: the
     trace lands in the task cell's metadata, and `%codeact undo` removes the run's cells."""
-    from test_lab_undo import run_task_in_notebook  # the same notebook and scripted replies
+    from test_lab_undo import run_task_in_notebook, undo_in_a_new_cell  # the same notebook and replies
 
     before = run_task_in_notebook(notebook7, page, "nb7-undo")
     trace = before[2]["metadata"]["codeact_trace"]
     assert trace["task"] == "what is 6*7?" and [s["status"] for s in trace["steps"]] == ["ok", "ok"]
     assert trace["steps"][0]["changes"]["defined"][0]["name"] == "x"
-    page.locator(".jp-Notebook .jp-Cell").nth(6).click()
-    notebook7.run_command(page, "notebook:insert-cell-below")
-    page.keyboard.type("%codeact undo")
-    notebook7.run_command(page, "notebook:run-cell")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.content.model.cells.length === 5")
-    notebook7.wait_idle(page)
-    cells = notebook7.cells(page)
+    cells = undo_in_a_new_cell(notebook7, page)
     assert [c["id"] for c in cells[:4]] == [before[i]["id"] for i in (0, 1, 2, 6)]
     assert "Undid run" in str(cells[4]["outputs"])
     assert notebook7.kernel_output(page, "print('x' in globals())") == "False\n"

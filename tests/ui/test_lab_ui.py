@@ -8,6 +8,7 @@ import time
 import pytest
 from chat_server import ChatServer
 from nbformat.v4 import new_code_cell, new_markdown_cell
+from playwright.sync_api import expect
 
 TWO_STEPS = ["Let me compute.\n<execute>\nx = 6*7\nprint(x)\n</execute>",
              "Now one more.\n<execute>\ny = x + 1\ny\n</execute>",
@@ -171,7 +172,7 @@ def test_a_panel_task_streams_and_its_steps_and_answer_appear(lab, page, chat_se
     earlier = page.locator(".jp-codeact-history")
     earlier.locator("summary").click()
     assert "Earlier tasks in this notebook (1)" in earlier.locator("summary").inner_text()
-    entry = earlier.locator(f'.jp-codeact-historyEntry[data-reason="answered"]')
+    entry = earlier.locator('.jp-codeact-historyEntry[data-reason="answered"]')
     assert entry.locator(".jp-codeact-task").inner_text() == "what is 6*7?"
     assert entry.locator(".jp-codeact-historyResult strong").inner_text() == "42"
     lab.screenshot(page, "panel-history.png")
@@ -269,7 +270,9 @@ def test_the_panel_says_when_the_kernel_is_busy_or_missing(lab, page):
     lab.screenshot(page, "panel-kernel-busy.png")
     (lab.root / "go").touch()
     busy.wait_for(state="detached")
-    assert page.locator(".jp-codeact-send").is_enabled()
+    # Once idle, the panel refreshes its context manifest (a short request of its own that
+    # keeps the kernel busy for a moment), then Send is enabled again.
+    expect(page.locator(".jp-codeact-send")).to_be_enabled(timeout=15_000)
 
     lab.run_command(page, "kernelmenu:shutdown")
     missing = page.locator('.jp-codeact-status[data-state="no-kernel"]')

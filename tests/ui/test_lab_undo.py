@@ -82,16 +82,22 @@ def test_the_undo_button_removes_exactly_the_inserted_cells_and_keeps_an_edited_
     lab.screenshot(page, "undo-after.png")
 
 
-def test_codeact_undo_in_a_cell_removes_the_runs_cells(lab, page):
-    before = run_task_in_notebook(lab, page, "undo-magic")
+def undo_in_a_new_cell(app, page) -> list[dict]:
+    """Run `%codeact undo` in a cell added at the end of run_task_in_notebook's notebook;
+    returns the cells once the run's three are gone."""
     page.locator(".jp-Notebook .jp-Cell").nth(6).click()
-    lab.run_command(page, "notebook:insert-cell-below")
+    app.run_command(page, "notebook:insert-cell-below")
     page.keyboard.type("%codeact undo")
-    lab.run_command(page, "notebook:run-cell")
+    app.run_command(page, "notebook:run-cell")
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.content.model.cells.length === 5")
-    lab.wait_idle(page)
-    cells = lab.cells(page)
+    app.wait_idle(page)
+    return app.cells(page)
+
+
+def test_codeact_undo_in_a_cell_removes_the_runs_cells(lab, page):
+    before = run_task_in_notebook(lab, page, "undo-magic")
+    cells = undo_in_a_new_cell(lab, page)
     assert [c["id"] for c in cells[:4]] == [before[i]["id"] for i in (0, 1, 2, 6)]
     assert "Undid run" in str(cells[4]["outputs"])
     assert lab.kernel_output(page, "print('x' in globals())") == "False\n"
