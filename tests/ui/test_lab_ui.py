@@ -260,7 +260,8 @@ def test_the_panel_says_when_the_kernel_is_busy_or_missing(lab, page):
     lab.open(page, "states.ipynb")
     open_panel(page)
     page.locator(".jp-codeact-taskInput").fill("a task")
-    assert page.locator(".jp-codeact-send").is_enabled()
+    # Enabled once the kernel is idle (the panel's first manifest request may still run).
+    expect(page.locator(".jp-codeact-send")).to_be_enabled(timeout=15_000)
 
     lab.run_command(page, "notebook:run-cell")  # a user's cell keeps the kernel busy
     busy = page.locator('.jp-codeact-status[data-state="busy"]')
