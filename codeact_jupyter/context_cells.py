@@ -175,14 +175,6 @@ def cells_from_document(notebook: dict) -> list[CellRecord]:
     return cells
 
 
-def notebook_cells(shell, notebook: dict | None, errors: dict[int, str] | None = None,
-                   history_end: int | None = None) -> list[tuple[str, str]]:
-    """(source, rendered text) of each cell that may be sent, in notebook order
-    (conversation.py compares them with what the model saw)."""
-    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
-    return [(cell.source, render_cell(cell)) for cell in cells if not cell.private]
-
-
 def render_cell(cell: CellRecord) -> str:
     """A cell as the model reads it (not redacted): as ``render_context`` joins its parts."""
     if cell.label == "Markdown":

@@ -127,7 +127,9 @@ def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, h
     cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
                                             settings.context_exclude, redactor.withholds)
     *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),
-                                  rough_budget(settings), approx_tokens)
+                                  rough_budget(settings), approx_tokens,
+                                  present=set(getattr(shell, "user_ns", {})),
+                                  cells_shared=settings.context in ("all", "cells"))
     message = redactor.redact(last["content"])
     sent = sum(approx_tokens(content_text(m["content"])) for m in earlier)
     secrets = "secret" if redactor.withheld == 1 else "secrets"

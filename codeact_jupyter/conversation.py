@@ -100,29 +100,33 @@ def record_task(conversation: Conversation, run_id: str, messages: list[dict],
 
 
 def continuation(conversation: Conversation, cells: list[tuple[str, str]], variables: list[str],
-                 task: str, budget_tokens: int, count_tokens: Callable[[str], int]) -> list[dict]:
+                 task: str, budget_tokens: int, count_tokens: Callable[[str], int],
+                 present: set[str] | None = None, cells_shared: bool = True) -> list[dict]:
     """The messages of a continued task: the conversation so far, then one user message
     with what changed in the notebook and the task. ``cells``: (source, rendered) in
-    notebook order."""
+    notebook order; ``present``: the names the kernel holds now (None: not said)."""
     previous = [dict(m) for m in conversation.messages]
     if previous and previous[-1].get("role") != "assistant":
         # Chat templates want turns to alternate; the model never read this last message,
         # so adding a reply here costs the cache nothing.
         previous.append({"role": "assistant", "content": "[The task ended before an answer.]"})
-    changes = describe_changes(conversation.seen, cells, variables, budget_tokens, count_tokens)
+    changes = describe_changes(conversation.seen, cells, variables, budget_tokens, count_tokens,
+                               present, cells_shared)
     return previous + [{"role": "user", "content": follow_up_message(changes, task)}]
 
 
 def describe_changes(seen: Seen, cells: list[tuple[str, str]], variables: list[str],
-                     budget_tokens: int, count_tokens: Callable[[str], int]) -> str:
+                     budget_tokens: int, count_tokens: Callable[[str], int],
+                     present: set[str] | None = None, cells_shared: bool = True) -> str:
     """Cells run or edited since the last task (not the model's own steps, not task cells)
-    and variables new or changed, within the budget (the newest cells kept first)."""
+    and variables new or changed, within the budget (the newest cells kept first). A name
+    is said to be gone only when it was shown before and the kernel no longer holds it."""
     changed = [text for source, text in cells
                if _plain(text) not in seen.cells and source.strip() not in seen.codes
                and not _TASK_CELL.search(source)]
     new_vars = [line for line in variables if line not in seen.variables]
-    names = {line.split(":", 1)[0] for line in variables}
-    gone = sorted({line.split(":", 1)[0] for line in seen.variables} - names)
+    shown = {_name(line) for line in seen.variables} - {""}
+    gone = sorted(shown - present) if present is not None else []
     var_text = "\n".join(new_vars)
     if count_tokens(var_text) > budget_tokens // 3:
         var_text = var_text[: budget_tokens // 3 * 4] + "\n[...]"
@@ -140,6 +144,8 @@ def describe_changes(seen: Seen, cells: list[tuple[str, str]], variables: list[s
         if len(kept) < len(changed):
             header += f" ({len(changed) - len(kept)} earlier ones left out for length)"
         parts.append(f"{header}:\n\n" + "\n\n".join(reversed(kept)))
+    elif not cells_shared:
+        parts.append("The user does not share the notebook's cells.")
     else:
         parts.append("No cells were run or edited since your last answer.")
     if new_vars:
@@ -147,6 +153,11 @@ def describe_changes(seen: Seen, cells: list[tuple[str, str]], variables: list[s
     if gone:
         parts.append("No longer defined: " + ", ".join(gone))
     return "\n\n".join(parts)
+
+
+def _name(line: str) -> str:
+    """The variable a summary line is about; "" for a note such as "(and 3 more variables)"."""
+    return "" if line.startswith("(") else line.split(":", 1)[0].strip()
 
 
 def _plain(rendered: str) -> str:

@@ -71,8 +71,8 @@ def changes_note(event: Observation) -> str | None:
         return None
     from .namespace_changes import NamespaceChanges
 
-    line = NamespaceChanges.from_dict(event.changes).line()
-    return f"Step {event.step}: {line[1:-1]}" if line else None
+    summary = NamespaceChanges.from_dict(event.changes).summary()
+    return f"Step {event.step}: {summary}" if summary else None
 
 
 def observation_note(event: Observation) -> str | None:

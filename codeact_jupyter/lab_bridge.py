@@ -72,10 +72,13 @@ class LabBridge:
         if isinstance(event, TurnStarted):
             self._turn_text = []
         payload = self._answer(event) if isinstance(event, Answer) else event.to_dict()
-        if payload["type"] == "observation":  # the step's cell shows what the model read of its figures
-            from .figure_notes import description_view
+        if payload["type"] == "observation":  # the step's cell shows what the model read of its
+            from .figure_notes import description_view  # figures, and what the step changed
+            from .namespace_changes import NamespaceChanges
 
             payload["outputs"] += [view] if (view := description_view(event.outputs)) else []
+            payload["changes_text"] = NamespaceChanges.from_dict(event.changes).summary() \
+                if event.changes else ""
         self._batch.append(payload)
         if payload["type"] in URGENT or time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
             self._flush()

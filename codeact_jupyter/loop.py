@@ -175,7 +175,7 @@ class CodeActLoop:
         self.run.messages.append({"role": "user", "content": content})
         yield Observation(step=number, code=code, text=text, status=result.status,
                           outputs=outputs, execution_count=result.execution_count,
-                          changes=changes.to_dict() if changes else None)
+                          changes=self.redactor.redact_for_views(changes.to_dict()) if changes else None)
         if image_notice:
             yield Notice(image_notice)
         yield from self._withheld_notice()

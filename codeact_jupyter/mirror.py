@@ -63,6 +63,8 @@ def _keep_document(session: str, data: dict) -> None:
             and isinstance(cell_id, str) and isinstance(task_cell, int)):
         return
     cells = list(notebook["cells"])
+    left_out = notebook.get("left_out")  # the oldest cells the browser left out for size
+    task_cell -= left_out if isinstance(left_out, int) and left_out > 0 else 0
     if 0 <= task_cell < len(cells):
         del cells[task_cell]  # the task's own cell is not context
     _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None}

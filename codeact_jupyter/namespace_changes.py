@@ -98,6 +98,12 @@ class NamespaceChanges:
 
     def line(self) -> str:
         """``[defined: top3 (Series, 3 rows); changed: df (in place); deleted: tmp]``, or ""."""
+        summary = self.summary()
+        return f"[{summary}]" if summary else ""
+
+    def summary(self) -> str:
+        """``defined: top3 (Series, 3 rows); changed: df (in place)``: the line without its
+        brackets, as the views show it; "" when nothing changed."""
         parts = []
         if self.defined:
             parts.append("defined: " + _names(f"{c.name} ({c.kind})" for c in self.defined))
@@ -108,7 +114,7 @@ class NamespaceChanges:
             parts.append("deleted: " + _names(self.deleted))
         if self.written:
             parts.append("wrote: " + _names(self.written))
-        return f"[{'; '.join(parts)}]" if parts else ""
+        return "; ".join(parts)
 
 
 def _names(items) -> str:

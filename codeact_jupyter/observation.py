@@ -81,11 +81,11 @@ def _rich_text(data: dict, output: dict | None = None, figure_chars: int | None 
     if description:
         if figure_chars is not None:
             return f"[figure: {short_description(description, figure_chars)}]"
-        shown = f" ({images[0]}, {_size(images[0], data[images[0]])})" if images else ""
+        shown = f" ({images[0]}{_size(images[0], data[images[0]])})" if images else ""
         return f"[Figure shown to the user{shown}; what it shows, read from the figure's objects:]\n{description}"
     if images:
         described = f": {plain}" if plain else ""
-        return f"[{images[0]} image, {_size(images[0], data[images[0]])}, shown to the user{described}]"
+        return f"[{images[0]} image{_size(images[0], data[images[0]])}, shown to the user{described}]"
     if plain and not _is_opaque_repr(plain):
         return plain
     if WIDGET in data:
@@ -100,12 +100,16 @@ def _rich_text(data: dict, output: dict | None = None, figure_chars: int | None 
 
 
 def _size(mime: str, value) -> str:
-    """nbformat keeps binary types (PNG, JPEG) as base64 text, others (SVG, HTML) as text."""
+    """``", 25.8 KB"``, or "" where the data was left out (the browser sends documents
+    without image data: a size of 0 bytes would be false). nbformat keeps binary types
+    (PNG, JPEG) as base64 text, others (SVG, HTML) as text."""
     if not isinstance(value, (str, list)):
-        return human_size(len(str(value).encode()))
+        return f", {human_size(len(str(value).encode()))}"
     text = _joined(value)
+    if not text:
+        return ""
     textual = mime.startswith("text/") or mime.endswith(("+xml", "json", "javascript"))
-    return human_size(len(text.encode()) if textual else base64_size(text))
+    return f", {human_size(len(text.encode()) if textual else base64_size(text))}"
 
 
 def _is_opaque_repr(text: str) -> bool:

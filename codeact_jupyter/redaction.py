@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 _BINARY = {"application/pdf", "application/octet-stream"}
 # Values shorter than this are not searched for in free text (see the module docstring).
 MIN_FREE_TEXT = 6
+ANYWHERE_CHARS = 12  # values this long are masked even inside a longer word
 _MAX_VALUES_PER_VARIABLE = 100
 _MAX_DEPTH = 4
 _MAX_OUT_ENTRIES = 1000
@@ -184,8 +185,11 @@ class Redactor:
             text = self._sub(detector.pattern, detector.label, text)
         for value, label in sorted(self.values.items(), key=lambda item: -len(item[0])):
             if len(value) >= MIN_FREE_TEXT and value in text:
-                text = self._sub(re.compile(r"(?<![A-Za-z0-9])" + re.escape(value) + r"(?![A-Za-z0-9])"),
-                                 label, text, value)
+                # A short value only as a word of its own ("hunter2" in "hunter2x" may be
+                # chance); a long one wherever it stands, glued to other text or not.
+                pattern = re.escape(value) if len(value) >= ANYWHERE_CHARS else \
+                    r"(?<![A-Za-z0-9])" + re.escape(value) + r"(?![A-Za-z0-9])"
+                text = self._sub(re.compile(pattern), label, text, value)
         for detector in FORMATS[1:] + self.extra:
             text = self._sub(detector.pattern, detector.label, text)
         text = _URL_PASSWORD.sub(self._url_password, text)
@@ -195,11 +199,16 @@ class Redactor:
         """A step's nbformat outputs with their text redacted, for what is stored and sent to
         views (last_run().steps, the Observation event, the panel's trace); binary payloads
         (images, PDF) are kept as they are."""
+        return self.redact_for_views(outputs)
+
+    def redact_for_views(self, value):
+        """Any JSON-like value with its text redacted, for what is stored and sent to views
+        (not counted as withheld from the model); binary payloads are kept as they are."""
         if not self.enabled:
-            return outputs
+            return value
         counted = dict(self._withheld), self.masks  # withheld from views, not the model
         try:
-            return [self._redact_json(output, None) for output in outputs]
+            return self._redact_json(value, None)
         finally:
             self._withheld, self.masks = counted
 

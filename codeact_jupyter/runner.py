@@ -13,7 +13,6 @@ from typing import Callable, Iterable
 
 from .backends import BackendError, create_backend
 from .context import build_context, shared_for_follow_up
-from .context_cells import notebook_cells
 from .context_window import kernel_window
 from .conversation import continuation, find_conversation, record_task
 from .events import Done, Error, Event, Notice, TaskStarted
@@ -23,13 +22,12 @@ from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
 from .trace import RunClock, settings_record
-from .variables import summarize_variables
 
 Sink = Callable[[Event], None]
 log = logging.getLogger(__name__)
 CONFIRM_PROMPT = "codeact confirm: run this step? [run/skip/stop] "
 _running: Run | None = None  # the task under way; a step may not start another
-log = logging.getLogger(__name__)
+WITHHELD_TASK = "[task not kept: it could not be redacted]"
 
 
 class NestedTaskError(RuntimeError):
@@ -83,17 +81,19 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
         return run
     finally:
         _running = None
-        _record(shell, run, thread, notebook, errors)
+        _record(shell, run, thread, settings, notebook, errors)
 
 
-def _record(shell, run: Run, thread, notebook, errors) -> None:
-    """The conversation takes the task's transcript, and the notebook as it is now."""
+def _record(shell, run: Run, thread, settings: TaskSettings, notebook, errors) -> None:
+    """The conversation takes the task's transcript, and what the model may be shown of the
+    notebook as it is now (by the same rules as a follow-up: private cells, --context)."""
     if not run.messages:
         return
     secret = run.redactor.withholds if run.redactor is not None else None
     try:
-        cells = [text for _, text in notebook_cells(shell, notebook, errors, None)]
-        variables = summarize_variables(shell, secret_name=secret)
+        cells, variables = shared_for_follow_up(shell, notebook, errors, None, settings.context,
+                                                settings.context_exclude, secret)
+        cells = [text for _, text in cells]
     except Exception:  # a follow-up then lists more as changed; the task itself is done
         log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
         cells, variables = [], []
@@ -138,8 +138,10 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         if thread.messages:  # a follow-up: what changed since, then the task
             cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
                                                     settings.context_exclude, redactor.withholds)
-            loop.continue_messages(continuation(thread, cells, variables, run.task, budget,
-                                                backend.count_tokens))
+            loop.continue_messages(continuation(
+                thread, cells, variables, run.task, budget, backend.count_tokens,
+                present=set(getattr(shell, "user_ns", {})),
+                cells_shared=settings.context in ("all", "cells")))
         else:
             loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
                                               errors=errors, history_end=history_end,
@@ -157,6 +159,8 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         emit(Done(reason="stopped", turns=_turns(run)))
     except BackendError as exc:  # raised before the loop began (or by confirm)
         run.done_reason, run.error = "error", str(exc)
+        if run.redactor is None:  # the redaction settings were refused: keep no unmasked text
+            run.task = WITHHELD_TASK
         if events is None:
             emit(TaskStarted(run_id=run.run_id, task=run.task, backend=run.backend or settings.backend))
         emit(Error(str(exc)))

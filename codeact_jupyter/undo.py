@@ -88,6 +88,8 @@ def _refusal(shell, history, record: RunRecord | None, run_id: str | None) -> st
         if run_id:
             return (f"No run {run_id} in this kernel: run ids are shown at the top of each task "
                     "(and in the side panel); runs from before a kernel restart cannot be undone.")
+        if history.records:
+            return "Nothing to undo: every codeact run in this kernel has been undone."
         return "Nothing to undo: no codeact run in this kernel has changed anything yet."
     if record.undone:
         return f"Run {record.run_id} was already undone."
@@ -110,7 +112,7 @@ def _apply(ns: dict, record: RunRecord) -> UndoReport:
     report = UndoReport(True, run_id=record.run_id, task=record.task, written=list(record.written))
     for name, original in record.originals.items():
         current = ns.get(name, MISSING)
-        if (id(current) if current is not MISSING else 0) != record.left.get(name):
+        if not record.left_unchanged(name, current):
             report.kept.append(name)
         elif original is MISSING:
             if current is not MISSING:

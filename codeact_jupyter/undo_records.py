@@ -8,6 +8,8 @@ keep them (``UndoHistory``); an older run's are dropped and it can no longer be 
 """
 from __future__ import annotations
 
+import weakref
+
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +38,10 @@ class RunRecord:
     # name -> its object before the run (MISSING: the run created it). Dropped (None)
     # when the run can no longer be undone.
     originals: dict[str, Any] | None = field(default_factory=dict, repr=False)
-    # name -> id() of the object the run left there (0 where it left none), to notice
-    # a name changed after the run.
-    left: dict[str, int] = field(default_factory=dict)
+    # name -> what the run left there, to notice a name changed after the run: a callable
+    # giving back that object (a weak reference where the type allows one), None once the
+    # run can no longer be undone. Not an id(): a freed object's id is soon reused.
+    left: dict[str, Any] = field(default_factory=dict, repr=False)
     in_place: dict[str, int] = field(default_factory=dict)  # pre-run object's name -> step
     written: list[str] = field(default_factory=list)
     steps: list[tuple[int, str]] = field(default_factory=list)  # (step, code) that ran
@@ -56,6 +59,12 @@ class RunRecord:
     def release(self) -> None:
         """Drop the references to previous objects: this run can no longer be undone."""
         self.originals = None
+        self.left = dict.fromkeys(self.left)
+
+    def left_unchanged(self, name: str, current: Any) -> bool:
+        """Is ``current`` (MISSING: the name is not defined) what the run left in ``name``?"""
+        ref = self.left.get(name)
+        return ref is not None and ref() is current
 
     def forget(self) -> None:
         """Aged out: keep only what says "too old" (the id, the task)."""
@@ -158,7 +167,16 @@ class RunTracker:
         record.answer = answer
         ns = self.shell.user_ns
         for name in record.originals:
-            record.left[name] = id(ns[name]) if name in ns else 0
+            record.left[name] = _reference(ns[name] if name in ns else MISSING)
         self._before = None  # the snapshot's references go; the originals stay
         history_of(self.shell).add(record, undo_depth(self.shell))
         return record
+
+
+def _reference(value: Any):
+    """A weak reference where the type allows one (a list, a dict, an int cannot: those are
+    held until the run ages out, within the undo depth)."""
+    try:
+        return weakref.ref(value)
+    except TypeError:
+        return lambda: value

@@ -97,7 +97,13 @@ def verify_notebook(notebook: dict, source: str = "the notebook", kernel_name: s
     progress = progress or _print_progress
     the_plan = plan(notebook)
     kernel_name = kernel_name or ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("name") or "python3"
-    outcomes = run_cells(the_plan.cells, kernel_name, cwd or os.getcwd(), cell_timeout, max_seconds,
+    folder = cwd or os.getcwd()
+    if the_plan.cells:
+        # Same folder as the notebook, so relative paths work: files the cells write are
+        # written again there. Said first, before anything runs.
+        progress(f"Running {len(the_plan.cells)} cells in a fresh {kernel_name} kernel in {folder} "
+                 "(files the cells write there are written again; your kernel is not touched).")
+    outcomes = run_cells(the_plan.cells, kernel_name, folder, cell_timeout, max_seconds,
                          progress) if the_plan.cells else []
     report = Report(source=source, cells=len(outcomes), notes=list(the_plan.notes))
     explained = _hidden_state(the_plan.cells)

@@ -71,13 +71,16 @@ def test_a_follow_up_shares_only_what_the_user_chose_to_share(kernel):
         ok(kernel, "# codeact: private\nsalary_table = [91000, 87000]")
         ok(kernel, "visible = 'shared cell'")
         ok(kernel, f"%%codeact -c --base-url {server.base_url} --model m\nsecond")
-        ok(kernel, "later_cell = 'not for the model'")
+        ok(kernel, "later_cell = 'not for the model'\ndel visible")
         ok(kernel, f"%%codeact -c --context vars --base-url {server.base_url} --model m\nthird")
         second, third = (server.requests[i]["messages"][-1]["content"] for i in (1, 2))
     assert "visible = 'shared cell'" in second and "visible: str" in second
     assert "salary_table" not in second and "91000" not in second  # private: neither cell nor name
     assert "later_cell = 'not for the model'" not in third  # --context vars: no cells
     assert "later_cell: str" in third
+    assert "The user does not share the notebook's cells." in third
+    assert "No longer defined: visible\n" in third  # gone from the kernel; a private name never said
+    assert "salary_table" not in third
 
 
 def test_continue_with_no_earlier_conversation_says_so_and_starts_fresh(kernel):
@@ -140,3 +143,18 @@ def test_a_conversation_that_outgrows_the_window_shortens_old_observations_and_g
 
 def tasks(messages: list[dict]) -> list[str]:
     return [m["content"] for m in messages if m["content"].startswith(FOLLOW_UP_HEADER)]
+
+
+def test_the_task_cell_is_taken_out_of_a_document_whose_oldest_cells_were_left_out():
+    """The browser leaves the oldest cells out of a large document (left_out) and counts the
+    task cell's index in the whole notebook: the kernel must take out that cell, no other."""
+    from codeact_jupyter import mirror
+
+    cells = [{"cell_type": "code", "id": name, "source": name} for name in ("c3", "c4", "task", "c6")]
+    mirror._keep_document("session", {"notebook": {"cells": cells, "left_out": 2},
+                                      "cell_id": "task", "task_cell": 4})
+    try:
+        kept = mirror._documents[("session", "task")]["cells"]
+        assert [c["id"] for c in kept] == ["c3", "c4", "c6"]
+    finally:
+        mirror.forget_mirrors()

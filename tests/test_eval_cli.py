@@ -126,3 +126,22 @@ def test_a_line_cut_by_a_kill_is_dropped_and_the_next_row_starts_clean(tmp_path)
     assert [r["id"] for r in read_rows(tmp_path)] == ["a", "b"]
     append_row(tmp_path, {"id": "c", "repeat": 1})
     assert [r["id"] for r in read_rows(tmp_path)] == ["a", "b", "c"]
+
+
+def test_runs_that_never_reach_the_model_are_not_scored_and_are_run_again(tmp_path):
+    """A missing model file is the setup's fault: exit 2 with the reason, no 0% score, and
+    the same command runs those tasks again once the file is there."""
+    tasks = "tools-in-stock,tools-next-workday"
+    missing = codeact_eval("-b", "replay", "-m", "no-such-replies.json", "--tasks", tasks,
+                           "-j", "2", "--out", "out", cwd=tmp_path)
+    assert missing.returncode == 2, missing.stderr
+    assert "no run reached the model: " in missing.stderr and "no-such-replies.json" in missing.stderr
+    assert "Success:" not in missing.stdout
+    assert {r["done_reason"] for r in rows(tmp_path / "out")} == {"harness_error"}
+
+    (tmp_path / "no-such-replies.json").write_text(json.dumps(["I don't know."]))
+    again = codeact_eval("-b", "replay", "-m", "no-such-replies.json", "--tasks", tasks,
+                         "-j", "2", "--out", "out", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Success: 0/2 = 0.0%" in again.stdout  # scored now: the model was reached
+    assert sorted(r["done_reason"] for r in rows(tmp_path / "out")) == ["answered", "answered"]

@@ -111,3 +111,14 @@ def test_a_secrets_line_names_it_and_says_nothing_of_its_value(ip, replay):
     record, _ = run(ip, path)
     assert record.steps[0].observation == ("Observation:\n[The code ran successfully and printed "
                                            "nothing.]\n[defined: api_key (str), keys (list, 1 item)]")
+
+
+def test_the_changes_views_receive_hold_no_secret(ip, replay, tmp_path, forget_cells):
+    token = "ghp_" + "Q7w2E9r4T6y1U3i8O5p0A2s7D4f9G6h1J3k8"  # fake, in GitHub's format
+    ip.user_ns["folder"] = str(tmp_path)
+    path = replay([step(f"open(f'{{folder}}/{token}.txt', 'w').write('x')"), "Done."])
+    record, events = run(ip, path)
+    [observation] = [e for e in events if isinstance(e, Observation)]
+    assert token not in json.dumps(observation.changes) and token not in record.steps[0].observation
+    assert "[redacted: GitHub token]" in json.dumps(observation.changes)
+    ip.user_ns.pop("folder")  # the fake token stays in this test (forget_cells: its history)

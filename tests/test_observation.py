@@ -17,6 +17,9 @@ CASES = [
      "ZeroDivisionError: division by zero"),
     ([{"output_type": "display_data", "data": {"image/png": "iVBOR...", "text/plain": "<Figure size 640x480 with 1 Axes>"}}],
      "ok", "[image/png image, 6 bytes, shown to the user: <Figure size 640x480 with 1 Axes>]"),
+    # The browser's notebook document leaves image data out: no size rather than a false one.
+    ([{"output_type": "display_data", "data": {"image/png": "", "text/plain": "<PIL.Image.Image image mode=RGB size=64x64>"}}],
+     "ok", "[image/png image, shown to the user: <PIL.Image.Image image mode=RGB size=64x64>]"),
     ([{"output_type": "display_data", "data": {"text/html": "<b>x</b>", "text/plain": "<IPython.core.display.HTML object>"}}],
      "ok", "[text/html output shown to the user]"),
     # A DataFrame: its text form is what a text-only model should read.

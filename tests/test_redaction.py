@@ -94,6 +94,13 @@ def test_values_of_secret_names_are_masked_in_any_text_with_what_they_were():
     assert redactor.new_notice() is None
 
 
+def test_a_long_secret_glued_to_other_text_is_masked_a_short_one_only_as_a_word():
+    redactor = Redactor.for_task({"service_token": "tok-Abc-123456789", "password": "hunter2"}, environ={})
+    masked = redactor.redact("url?t=tok-Abc-123456789&x=1 Xhunter2xyz hunter2")
+    assert "tok-Abc-123456789" not in masked and "t=[redacted: value of service_token]&x=1" in masked
+    assert masked.endswith("Xhunter2xyz [redacted: value of password]")  # a short one: words only
+
+
 def test_a_quoted_literal_assigned_to_a_secret_name_is_masked_whatever_its_length():
     redactor = Redactor.for_task({}, environ={})
     source = ('pwd = "ab"\nconfig = {"api_key": "xyz", "user": "ann"}\n'
@@ -163,12 +170,17 @@ def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(i
 def test_a_bad_pattern_is_named_and_nothing_is_sent(ip, capsys, forget_redact_config):
     from chat_server import ChatServer
 
+    import codeact_jupyter
+
     ip.run_cell('%config CodeActMagics.redact_patterns = ["key=(unclosed"]')
     with ChatServer(["ok"]) as server:
-        result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m go")
+        result = ip.run_cell(f"%codeact --base-url {server.base_url} --model m go with {OPENAI}")
     assert result.error_in_exec is None
-    assert "'key=(unclosed' is not a valid regular expression" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "'key=(unclosed' is not a valid regular expression" in shown
     assert server.requests == []
+    # Nothing could be masked, so the task is neither shown nor kept.
+    assert OPENAI not in shown and OPENAI not in codeact_jupyter.last_run().task
 
 
 def test_a_steps_outputs_are_kept_redacted_and_images_untouched():

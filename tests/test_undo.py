@@ -104,7 +104,7 @@ def test_undo_walks_back_and_a_run_is_undone_alone_only_when_no_later_run_change
     assert undo(kc).startswith(f"Undid run {third}")  # the latest not yet undone
     assert undo(kc).startswith(f"Undid run {first}")
     assert value(kc, "[a, 'z' in globals()]") == [0, False]
-    assert undo(kc) == "Nothing to undo: no codeact run in this kernel has changed anything yet.\n"
+    assert undo(kc) == "Nothing to undo: every codeact run in this kernel has been undone.\n"
     assert "No run nosuchrun in this kernel" in undo(kc, "nosuchrun")
 
 
@@ -118,3 +118,29 @@ def test_names_changed_after_the_run_are_left_and_files_are_listed_not_deleted(k
     assert f"files the run wrote (not deleted): {out}" in shown
     assert out.read_text() == "data"
     assert value(kc, "[u, 'v' in globals()]") == ["mine", False]
+
+
+
+def test_a_name_rebound_after_the_run_is_kept_even_where_the_new_object_has_the_old_address(ip):
+    """CPython gives a freed object's address to the next object of its size: undo must not
+    take the user's new object for the one the run left there (an id() would)."""
+    from codeact_jupyter.undo import _apply
+    from codeact_jupyter.undo_records import RunTracker
+
+    class Table:
+        pass
+
+    tracker = RunTracker(ip, "r-address", "make a table")
+    with tracker.watch(1, "df = Table()"):
+        ip.user_ns["df"] = Table()
+    record = tracker.finish()
+    address = id(ip.user_ns["df"])
+    del ip.user_ns["df"]  # the run's object is freed (the run keeps no strong reference)...
+    others = []  # ...and a new object takes its address, as CPython soon gives it out again
+    while id(mine := Table()) != address and len(others) < 100_000:
+        others.append(mine)
+    assert id(mine) == address
+    ip.user_ns["df"] = mine
+    report = _apply(ip.user_ns, record)
+    assert report.kept == ["df"] and report.removed == []
+    assert ip.user_ns.pop("df") is mine

@@ -1,8 +1,9 @@
 """``codeact eval [SUITE]``: every task of a suite in a fresh kernel of its own, N at a time,
 scored (docs/eval.md). Rows go to OUT/results.jsonl as tasks finish; a run interrupted (Ctrl-C,
 SIGTERM, a kill) resumes with the same command, skipping what is there. At the end:
-OUT/report.md, and the summary table on stdout. Exit status 0 when every run finished
-(whatever the score), 2 bad usage, 130 interrupted."""
+OUT/report.md, and the summary table on stdout. Exit status 0 when the runs finished
+(whatever the score), 2 bad usage or no run reaching the model (no kernel, no model file, no
+server: said on stderr), 130 interrupted."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .options import add_model_options, positive_int, settings_of
+from .results import drop_harness_errors, read_rows
 
 SETTINGS_FILE = "settings.json"
 # What must be the same for results in one --out folder to be comparable.
@@ -63,6 +65,7 @@ def main(argv: list[str]) -> int:
     if args.oracle:
         settings.update(backend="replay", model=str(write_oracle(tasks, out / "oracle", args.action_mode)))
     described = {"suite": str(suite.root), **settings, "action_mode": args.action_mode}
+    drop_harness_errors(out)  # earlier runs that never reached the model are run again
     problem = check_same(out, described)
     if problem:
         sys.stderr.write(f"codeact eval: {problem}\n")
@@ -71,7 +74,7 @@ def main(argv: list[str]) -> int:
 
     code = run_pool(tasks, args.repeat, settings, out, args.jobs, args.kernel, args.action_mode)
     if code == 0:
-        from .results import REPORT, Summary, read_rows
+        from .results import REPORT, Summary
 
         keys = {(t.id, r) for t in tasks for r in range(1, args.repeat + 1)}
         rows = [r for r in read_rows(out) if (r["id"], r["repeat"]) in keys]
@@ -89,12 +92,19 @@ def write_oracle(tasks, folder: Path, action_mode: str = "code") -> Path:
     mode, the tool calls those steps make, one per reply."""
     folder.mkdir(parents=True, exist_ok=True)
     for task in tasks:
+        from ..backends.replay_file import dump_script
+
         replies = task.oracle_replies()
+        # Each reference step must run cleanly (a replay stops where one fails), which keeps
+        # the oracle honest; a tool call's status is the tool's, not checked here.
+        statuses: list[str | None] = ["ok"] * (len(replies) - 1) + [None]
         if action_mode != "code":
             from .action_modes import oracle_actions
 
             replies = oracle_actions(task, action_mode) + replies[-1:]
-        (folder / f"{task.id}.json").write_text(json.dumps(replies, indent=1), encoding="utf-8")
+            statuses = [None] * len(replies)
+        (folder / f"{task.id}.json").write_text(dump_script(replies, statuses, task=task.prompt),
+                                                encoding="utf-8")
     return folder
 
 
@@ -102,7 +112,7 @@ def check_same(out: Path, described: dict) -> str | None:
     """Results in one folder must come from the same suite and model; the first run writes
     what it was, later runs (resuming) must match it."""
     path = out / SETTINGS_FILE
-    if not path.exists():
+    if not path.exists() or not read_rows(out):  # nothing scored yet: these settings hold
         path.write_text(json.dumps(described, indent=1), encoding="utf-8")
         return None
     before = json.loads(path.read_text(encoding="utf-8"))

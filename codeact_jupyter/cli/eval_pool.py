@@ -10,9 +10,9 @@ from pathlib import Path
 
 from .eval_run import run_one
 from .progress import Lines, bar
-from .results import append_row, read_rows
+from .results import HARNESS_ERROR, append_row, read_rows
 
-EXIT_OK, EXIT_INTERRUPTED = 0, 130
+EXIT_OK, EXIT_SETUP, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def settings_for(task, settings: dict) -> dict:
@@ -32,6 +32,7 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
     if len(todo) < total:
         lines.line(f"codeact eval: {total - len(todo)} of {total} runs already in {out}; running the other {len(todo)}")
     state = {"finished": total - len(todo), "passed": 0, "running": 0}
+    setup_errors: list[str] = []  # reasons of this invocation's runs that never reached the model
 
     def show() -> None:
         lines.set_bar(bar(state["finished"], total, f"{state['finished']}/{total} · "
@@ -47,6 +48,8 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
             finally:
                 state["running"] -= 1
             append_row(out, row)
+            if row["done_reason"] == HARNESS_ERROR:
+                setup_errors.append(row["reason"])
             state["finished"] += 1
             state["passed"] += bool(row["success"])
             mark = "PASS" if row["success"] else "FAIL"
@@ -85,4 +88,8 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
         sys.stderr.write(f"codeact eval: interrupted; {state['finished']} of {total} runs are in {out}. "
                          "Run the same command again to finish.\n")
         return EXIT_INTERRUPTED
+    if todo and len(setup_errors) == len(todo):
+        sys.stderr.write(f"codeact eval: no run reached the model: {setup_errors[0]}\n"
+                         "Nothing was scored; fix this and run the same command again.\n")
+        return EXIT_SETUP
     return EXIT_OK

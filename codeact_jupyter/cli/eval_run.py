@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .headless import run_task
 from .kernel import HeadlessKernel, call_code
+from .results import HARNESS_ERROR
 from .suite import EvalTask
 
 ANSWER_CHARS = 500  # of the answer, kept in the row
@@ -58,6 +59,11 @@ async def run_one(task: EvalTask, repeat: int, settings: dict, notebooks: Path |
         if notebooks is not None:
             _write(nb, task, outcome, notebooks / f"{task.id}-r{repeat}.ipynb")
         record = outcome.record
+        if record.get("done_reason") == "error" and not record.get("turns"):
+            # The backend failed before the model said anything (a missing model file, an
+            # unreachable server): the setup's fault, not the model's.
+            return _row(row, started, success=False, done_reason=HARNESS_ERROR, reason=outcome.reason,
+                        backend=record.get("backend"))
         reason = result["reason"]
         if not outcome.answered and not result["passed"]:
             reason = f"{outcome.reason}; {reason}"
@@ -75,7 +81,7 @@ async def run_one(task: EvalTask, repeat: int, settings: dict, notebooks: Path |
         raise
     except Exception as exc:  # the kernel could not start, codeact could not load in it...:
         # one run fails, with the reason; the others go on
-        return _row(row, started, success=False, done_reason="harness_error",
+        return _row(row, started, success=False, done_reason=HARNESS_ERROR,
                     reason=f"{type(exc).__name__}: {exc}" if not isinstance(exc, RuntimeError) else str(exc))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

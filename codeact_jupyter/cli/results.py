@@ -35,6 +35,20 @@ def read_rows(out: Path) -> list[dict]:
     return rows
 
 
+HARNESS_ERROR = "harness_error"  # the run never reached the model: not done, run again
+
+
+def drop_harness_errors(out: Path) -> int:
+    """Take the runs that failed before reaching the model (no kernel, no model file, no
+    server) out of the results, so that running the command again runs them; how many."""
+    rows = read_rows(out)
+    kept = [r for r in rows if r.get("done_reason") != HARNESS_ERROR]
+    if len(kept) < len(rows):
+        (out / RESULTS).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept),
+                                   encoding="utf-8")
+    return len(rows) - len(kept)
+
+
 def append_row(out: Path, row: dict) -> None:
     with open(out / RESULTS, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
