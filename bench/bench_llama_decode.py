@@ -27,9 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from codeact_jupyter.backends import BackendConfig  # noqa: E402
-from codeact_jupyter.backends.llama import LlamaBackend  # noqa: E402
-from codeact_jupyter.backends.llama import unload as stop_host  # noqa: E402
-from codeact_jupyter.backends.llama_engine import LlamaEngine, unload  # noqa: E402
+from codeact_jupyter.backends.llama.backend import LlamaBackend  # noqa: E402
+from codeact_jupyter.backends.llama.backend import unload as stop_host  # noqa: E402
+from codeact_jupyter.backends.llama.engine import LlamaEngine, unload  # noqa: E402
 from tests.tiny_gguf import write_tiny_gguf  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "You are a CodeAct agent in a Jupyter kernel."},
@@ -69,7 +69,10 @@ def main() -> None:
         # A greedy reply that hits no stop would decode exactly args.tokens tokens on both
         # sides; a real model may stop earlier, so each side counts what it generated.
         def raw():
-            llm.n_tokens = len(prompt)  # back to the cached prompt, as the host does
+            # As the host does: the prompt is a prefix of what the context holds, so
+            # llama-cpp-python drops the rest and evaluates the prompt's last token again.
+            # (Setting llm.n_tokens = len(prompt) instead made it sample from the logits of
+            # the previous reply's last token: a different reply each time, often empty.)
             last, seconds = timed(llm.create_completion(
                 prompt, max_tokens=args.tokens, temperature=0.0, stop=stops, stream=True))
             generated = llm.n_tokens - len(prompt) + 1
@@ -91,6 +94,9 @@ def main() -> None:
         unload()
         stop_host()
 
+    if min(rates["raw"] + rates["ours"]) <= 0:
+        sys.exit("bench_llama_decode: a reply had fewer than 2 tokens, so no decode rate can be "
+                 "measured; try another --model or more --tokens.")
     raw_rate, our_rate = statistics.median(rates["raw"]), statistics.median(rates["ours"])
     print(f"raw create_completion(stream=True): {raw_rate:8.0f} tok/s  (median; "
           f"min {min(rates['raw']):.0f}, max {max(rates['raw']):.0f})")
