@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from codeact_jupyter.context import cells_from_document, render_cell  # noqa: E402
+from codeact_jupyter.context.parts import cells_from_document, render_cell  # noqa: E402
 from codeact_jupyter.events import TextDelta, TurnStarted  # noqa: E402
 
 TASKS = ["find the month with the highest revenue", "now show it as a bar chart",
@@ -93,7 +93,7 @@ def add_cells(shell, notebook: dict, round_: int) -> list[dict]:
 
 
 def session(shell, settings, tasks: int, follow_up: bool, count_tokens, initial: int) -> list[dict]:
-    from codeact_jupyter.runner import run_task
+    from codeact_jupyter.agent.task import run_task
 
     notebook = {"cells": [], "active_cell": None}
     for round_ in range(100, 100 + initial):  # the notebook before the first task
@@ -164,8 +164,8 @@ def main() -> None:
     from IPython.testing.globalipapp import start_ipython
 
     from codeact_jupyter import unload_model
-    from codeact_jupyter.backends.llama import LlamaBackend
-    from codeact_jupyter.magic import resolve_settings
+    from codeact_jupyter.backends.llama.backend import LlamaBackend
+    from codeact_jupyter.magics.codeact import resolve_settings
 
     shell = start_ipython()
     shell.run_cell("%load_ext codeact_jupyter")
@@ -181,7 +181,7 @@ def main() -> None:
               f"cells added before each ({args.rows} rows of printed output per round)")
         modes = ["follow-up", "fresh"] if args.mode == "both" else [args.mode]
         for mode in modes:
-            from codeact_jupyter.context_window import reset_windows
+            from codeact_jupyter.context.window import reset_windows
 
             reset_windows()
             shell.run_cell("%reset -f")

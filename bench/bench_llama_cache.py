@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from codeact_jupyter.backends import BackendConfig  # noqa: E402
-from codeact_jupyter.backends.llama import LlamaBackend  # noqa: E402
-from codeact_jupyter.backends.llama import unload as stop_host  # noqa: E402
-from codeact_jupyter.backends.llama_engine import LlamaEngine, unload  # noqa: E402
+from codeact_jupyter.backends.llama.backend import LlamaBackend  # noqa: E402
+from codeact_jupyter.backends.llama.backend import unload as stop_host  # noqa: E402
+from codeact_jupyter.backends.llama.engine import LlamaEngine, unload  # noqa: E402
 from tests.tiny_gguf import write_tiny_gguf  # noqa: E402
 
 TASK = ("Load sales.csv into a DataFrame, find the month with the highest revenue and plot "

@@ -17,11 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from IPython.testing.globalipapp import start_ipython  # noqa: E402
 
-from codeact_jupyter.backends.replay import ReplayBackend  # noqa: E402
-from codeact_jupyter.executor import KernelExecutor  # noqa: E402
-from codeact_jupyter.loop import CodeActLoop  # noqa: E402
-from codeact_jupyter.run import Run  # noqa: E402
-from codeact_jupyter.settings import TaskSettings  # noqa: E402
+from codeact_jupyter.backends.replay.backend import ReplayBackend  # noqa: E402
+from codeact_jupyter.kernel.executor import KernelExecutor  # noqa: E402
+from codeact_jupyter.agent.loop import CodeActLoop  # noqa: E402
+from codeact_jupyter.agent.run import Run  # noqa: E402
+from codeact_jupyter.agent.settings import TaskSettings  # noqa: E402
 
 
 def codes(turns: int) -> list[str]:

@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from codeact_jupyter.backends import BackendConfig  # noqa: E402
-from codeact_jupyter.backends.llama import LlamaBackend  # noqa: E402
-from codeact_jupyter.backends.llama import unload as stop_host  # noqa: E402
-from codeact_jupyter.backends.llama_engine import LlamaEngine, unload  # noqa: E402
-from codeact_jupyter.model_host import get_host  # noqa: E402
+from codeact_jupyter.backends.llama.backend import LlamaBackend  # noqa: E402
+from codeact_jupyter.backends.llama.backend import unload as stop_host  # noqa: E402
+from codeact_jupyter.backends.llama.engine import LlamaEngine, unload  # noqa: E402
+from codeact_jupyter.backends.llama.host import get_host  # noqa: E402
 from tests.tiny_gguf import write_tiny_gguf  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "You are a CodeAct agent in a Jupyter kernel."},
@@ -65,7 +65,7 @@ FIRST_TOKEN = """
 import time
 from IPython import get_ipython
 from codeact_jupyter.events import TextDelta
-from codeact_jupyter.runner import run_task
+from codeact_jupyter.agent.task import run_task
 shell = get_ipython()
 settings = shell.magics_manager.registry["CodeActMagics"].resolve(
     {{"backend": "llama", "model": {model!r}, "max_turns": 1}})

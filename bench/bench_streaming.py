@@ -23,9 +23,9 @@ from kernel_session import Kernel, wire_bytes  # noqa: E402
 
 PACED = """\
 import dataclasses
-from codeact_jupyter.magic import resolve_settings
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.views import task_views
+from codeact_jupyter.magics.codeact import resolve_settings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.magics.views import task_views
 _s = resolve_settings(get_ipython(), {{"backend": "replay", "model": {path!r}}})
 _s = dataclasses.replace(_s, backend_config=dataclasses.replace(
     _s.backend_config, extras={{**_s.backend_config.extras, "replay_delay": {delay}}}))

@@ -1,19 +1,20 @@
-"""Tasks started from the JupyterLab side panel.
+"""The browser's one door: every function the JupyterLab extension calls in the kernel.
 
-The panel sends an execute request that calls :func:`run_panel_task` with the task, its
-settings and the browser's notebook document; the same runner as the magic's runs it, and
-the same comm (lab_bridge) carries its events back.
+The extension calls these by name (labextension/src/call.ts): a panel task
+(:func:`run_panel_task`, with its settings and the browser's notebook document; the same
+runner as the magic's runs it, and the same comm, lab.bridge, carries its events back), the
+context it would send, Undo and Verify. This module stays where it is: the browser runs in
+the server's environment, and the kernel may hold another version of this package.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 
+from .agent.task import run_task
 from .events import Done, Error
-from .lab_bridge import LabBridge
-from .magic import resolve_settings
-from .runner import run_task
-from .views import hide_live_output
+from .lab.bridge import LabBridge
+from .magics.views import hide_live_output
 
 # Keys of a panel request's "settings" that are passed on as task overrides.
 OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context")
@@ -59,10 +60,25 @@ def context_manifest(request_json: str) -> None:
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
-    from .context_manifest import MANIFEST_MIME, panel_manifest
+    from .agent.preview import MANIFEST_MIME, panel_manifest
 
-    data = panel_manifest(get_ipython(), json.loads(request_json))
+    shell, request = get_ipython(), json.loads(request_json)
+    data = panel_manifest(shell, request, panel_settings(shell, request))
     publish_display_data({MANIFEST_MIME: data, "text/plain": data["summary"]})
+
+
+def undo_run(request_json: str) -> None:
+    """The panel's Undo button: ``{"run_id": str}``; prints what was put back."""
+    from .undo.command import panel_undo
+
+    panel_undo(str(json.loads(request_json).get("run_id") or ""))
+
+
+def verify_document(request_json: str) -> None:
+    """The panel's Verify button: ``{"notebook": <the browser's notebook JSON>, "name": str}``."""
+    from .verify.command import verify_document as verify
+
+    verify(request_json)
 
 
 def panel_settings(shell, request: dict):
@@ -70,7 +86,10 @@ def panel_settings(shell, request: dict):
     overrides = {key: value for key, value in (request.get("settings") or {}).items()
                  if key in OVERRIDE_KEYS and value not in (None, "")}
     exclude = tuple(str(key) for key in request.get("exclude") or ())
-    return dataclasses.replace(resolve_settings(shell, overrides), context_exclude=exclude)
+    from .agent.settings import resolve_settings
+    from .magics.codeact import task_config
+
+    return dataclasses.replace(resolve_settings(task_config(shell), overrides), context_exclude=exclude)
 
 
 def _fail(bridge: LabBridge, message: str) -> None:

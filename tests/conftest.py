@@ -56,7 +56,7 @@ def _free_models_in_this_process():
     """Free a model that engine tests loaded in this process while llama_cpp still stands
     (at interpreter exit its __del__ would run after the library's globals are gone)."""
     yield
-    model = sys.modules.get("codeact_jupyter.backends.llama_model")
+    model = sys.modules.get("codeact_jupyter.backends.llama.model")
     if model is not None:
         model.unload()
 

@@ -7,8 +7,8 @@ import pytest
 from tiny_gguf import write_tiny_gguf
 
 from codeact_jupyter.backends import BackendConfig, BackendError
-from codeact_jupyter.backends.chat_templates import KNOWN, resolve_setting
-from codeact_jupyter.backends.llama_engine import LlamaEngine, unload
+from codeact_jupyter.backends.llama.chat_templates import KNOWN, resolve_setting
+from codeact_jupyter.backends.llama.engine import LlamaEngine, unload
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 
@@ -84,7 +84,7 @@ def test_bad_settings_say_what_is_wrong(setting, message):
 
 
 def test_the_first_lines_of_a_task_say_which_template(ip, files):
-    from codeact_jupyter.backends.llama import unload as stop_host
+    from codeact_jupyter.backends.llama.backend import unload as stop_host
 
     ip.run_cell("%config CodeActMagics.max_tokens = 4")
     try:

@@ -5,8 +5,8 @@ import re
 import pytest
 
 import codeact_jupyter
-from codeact_jupyter.context_manifest import build_manifest
-from codeact_jupyter.magic import resolve_settings
+from codeact_jupyter.agent.preview import build_manifest
+from codeact_jupyter.magics.codeact import resolve_settings
 
 SECRET = "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"  # fake, in the real format
 
@@ -84,7 +84,7 @@ def test_a_bad_context_choice_is_refused_with_the_choices(ip, capsys):
 
 
 def test_with_continue_it_shows_the_follow_up_message_the_model_would_get(ip, capsys, replay):
-    from codeact_jupyter.conversation import NO_CONVERSATION, forget_conversations
+    from codeact_jupyter.agent.conversation import NO_CONVERSATION, forget_conversations
 
     forget_conversations()
     ip.run_cell("%codeact context -c what next?", store_history=True)

@@ -4,8 +4,8 @@ import pytest
 
 import codeact_jupyter
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.context import build_context, context_parts, render_context
-from codeact_jupyter.redaction import Redactor
+from codeact_jupyter.context.parts import build_context, context_parts, render_context
+from codeact_jupyter.context.redaction import Redactor
 
 
 pytestmark = pytest.mark.usefixtures("forget_cells")  # fake secrets stay in this test

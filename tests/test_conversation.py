@@ -10,7 +10,7 @@ from chat_server import ChatServer
 from kernels import run_cell, running_kernel
 from tiny_gguf import write_tiny_gguf
 
-from codeact_jupyter.transcript_fit import DROPPED_MARKER, FOLLOW_UP_HEADER, SHORTENED_MARKER
+from codeact_jupyter.agent.transcript_fit import DROPPED_MARKER, FOLLOW_UP_HEADER, SHORTENED_MARKER
 
 LAST_RUN = ("import json, codeact_jupyter\nr = codeact_jupyter.last_run()\n"
             "print(json.dumps({'conversation': r.conversation_id, 'done': r.done_reason,"
@@ -148,7 +148,7 @@ def tasks(messages: list[dict]) -> list[str]:
 def test_the_task_cell_is_taken_out_of_a_document_whose_oldest_cells_were_left_out():
     """The browser leaves the oldest cells out of a large document (left_out) and counts the
     task cell's index in the whole notebook: the kernel must take out that cell, no other."""
-    from codeact_jupyter import mirror
+    from codeact_jupyter.lab import mirror
 
     cells = [{"cell_type": "code", "id": name, "source": name} for name in ("c3", "c4", "task", "c6")]
     mirror._keep_document("session", {"notebook": {"cells": cells, "left_out": 2},

@@ -1,7 +1,7 @@
 """A conversation's transcript in the context window: old observations and old follow-ups'
 notebook changes give way first, tasks stay, the latest task is never touched."""
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.transcript_fit import (CHANGES_MARKER, SHORTENED_MARKER, fit_to_context,
+from codeact_jupyter.agent.transcript_fit import (CHANGES_MARKER, SHORTENED_MARKER, fit_to_context,
                                             follow_up_message)
 
 

@@ -1,8 +1,8 @@
 """The notebook context's cell window: consecutive tasks send the same first cells, and it
 moves (leaving headroom) only when the cells no longer fit."""
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.context import build_context
-from codeact_jupyter.context_window import CellWindow
+from codeact_jupyter.context.parts import build_context
+from codeact_jupyter.context.window import CellWindow
 
 
 def document(n: int) -> dict:

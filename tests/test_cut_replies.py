@@ -8,10 +8,10 @@ from tiny_gguf import write_tiny_gguf
 
 from codeact_jupyter.backends import BackendConfig
 from codeact_jupyter.backends.base import Usage
-from codeact_jupyter.backends.llama import unload
+from codeact_jupyter.backends.llama.backend import unload
 from codeact_jupyter.events import Answer, Notice, Observation
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 STEP = 'root ::= "Let me count.\\n<execute>\\nprint(sum(range(1000000)))\\n</execute>"'
 ANSWER = 'root ::= "The answer is that the numbers add up to four hundred and ninety nine."'

@@ -13,8 +13,8 @@ import pytest
 
 from codeact_jupyter.backends.base import BackendConfig
 from codeact_jupyter.events import Answer, Done, Error, Notice
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 EXAMPLE = '["<execute>\\nprint(1)\\n</execute>", "Done."]'
 SHAPE = ("Replay file {file} must hold a JSON list of strings, one assistant reply per turn, "

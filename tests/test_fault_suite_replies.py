@@ -10,8 +10,8 @@ from IPython.core.error import UsageError
 
 import codeact_jupyter
 from codeact_jupyter.events import Answer, Notice
-from codeact_jupyter.magic import resolve_settings
-from codeact_jupyter.parsing import EMPTY_ACTION
+from codeact_jupyter.magics.codeact import resolve_settings
+from codeact_jupyter.agent.replies import EMPTY_ACTION
 
 FOLLOW_UP = "Done."  # the model's next reply, where the loop goes on
 
@@ -113,7 +113,7 @@ REPLY_CASES = [
 def test_reply(ip, replay, case):
     path = replay([case.reply, FOLLOW_UP])
     events = []
-    from codeact_jupyter.runner import run_task
+    from codeact_jupyter.agent.task import run_task
     run_task(ip, "the task", resolve_settings(ip, {"model": str(path)}), [events.append])
     run = codeact_jupyter.last_run()
     assert (run.steps[0].code if run.steps else None) == case.runs

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from codeact_jupyter.step_streams import DISPLAY_LIMIT
+from codeact_jupyter.kernel.step_streams import DISPLAY_LIMIT
 from jupyter_client.manager import start_new_kernel
 
 from chat_server import ChatServer, Fault, Reply
 from codeact_jupyter.backends.base import BackendConfig
 from codeact_jupyter.events import Answer, Error, Notice, TextDelta
-from codeact_jupyter.observation import NOTHING_PRINTED
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.kernel.outputs_text import NOTHING_PRINTED
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Our code that runs around a step; its frames must never show in a step's traceback.

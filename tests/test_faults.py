@@ -4,9 +4,9 @@ import threading
 
 from codeact_jupyter.backends.base import BackendConfig
 from codeact_jupyter.events import Done, Notice, Observation
-from codeact_jupyter.loop import STOPPED
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.loop import STOPPED
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 
 def settings_for(path, **kw):

@@ -13,7 +13,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from codeact_jupyter.events import Answer, Done, TaskStarted, TextDelta
-from codeact_jupyter.lab_bridge import LabBridge, executing_cell_id
+from codeact_jupyter.lab.bridge import LabBridge, executing_cell_id
 
 TWO_STEPS = ["Let me compute.\n<execute>\nx = 6*7\nprint(x)\n</execute>",
              "<execute>\ny = x + 1\ny\n</execute>",
@@ -111,7 +111,7 @@ def shown_text(outputs):
 
 
 def test_each_event_goes_to_the_front_end_over_one_comm(kernel):
-    code = ("from codeact_jupyter.lab_bridge import LabBridge\n"
+    code = ("from codeact_jupyter.lab.bridge import LabBridge\n"
             "from codeact_jupyter.events import TaskStarted, TextDelta, Answer, Done\n"
             "b = LabBridge(origin='magic')\n"
             "for e in [TaskStarted(run_id='run-1', task='t', backend='replay'), TextDelta('4'),\n"
@@ -139,7 +139,7 @@ def test_each_event_goes_to_the_front_end_over_one_comm(kernel):
 
 
 def test_a_cell_without_a_cell_id_sends_none(kernel):
-    code = ("from codeact_jupyter.lab_bridge import LabBridge\n"
+    code = ("from codeact_jupyter.lab.bridge import LabBridge\n"
             "from codeact_jupyter.events import Done\n"
             "b = LabBridge(origin='panel'); b(Done(reason='answered', turns=0)); b.close()")
     _, comms, _ = run(kernel, code)

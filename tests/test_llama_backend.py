@@ -17,9 +17,9 @@ import pytest
 from tiny_gguf import MODEL_NAME, write_tiny_gguf, write_tiny_gguf_without_template
 
 from codeact_jupyter.backends import BackendConfig, BackendError, create_backend
-from codeact_jupyter.backends.llama_engine import LlamaEngine, default_grammar, unload
-from codeact_jupyter.backends.llama_hub import DEFAULT_MODEL_FILE, DEFAULT_MODEL_REPO
-from codeact_jupyter.transcript_fit import fit_to_context
+from codeact_jupyter.backends.llama.engine import LlamaEngine, default_grammar, unload
+from codeact_jupyter.backends.llama.hub import DEFAULT_MODEL_FILE, DEFAULT_MODEL_REPO
+from codeact_jupyter.agent.transcript_fit import fit_to_context
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GPU_BUILD = bool(llama_cpp.llama_supports_gpu_offload())
@@ -82,7 +82,7 @@ def test_describe_names_model_quantization_device_and_context(models):
 
 
 def test_found_by_name_as_the_llama_backend(models):
-    from codeact_jupyter.backends.llama import LlamaBackend
+    from codeact_jupyter.backends.llama.backend import LlamaBackend
 
     b = create_backend("llama", BackendConfig(model=str(models["chatml"])))
     assert isinstance(b, LlamaBackend) and b.name == "llama"  # the kernel's side of the host
@@ -435,7 +435,7 @@ def run_isolated(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_default_model_offline_explains_how_to_get_it(tmp_path):
     result = run_isolated("""
         from codeact_jupyter.backends import BackendConfig, BackendError
-        from codeact_jupyter.backends.llama import LlamaBackend
+        from codeact_jupyter.backends.llama.backend import LlamaBackend
         try:
             LlamaBackend(BackendConfig())
         except BackendError as exc:
@@ -467,7 +467,7 @@ def test_an_unreachable_hub_fails_within_3_seconds_with_one_message(tmp_path, se
             import time
             import huggingface_hub
             from codeact_jupyter.backends import BackendConfig, BackendError
-            from codeact_jupyter.backends.llama import LlamaBackend
+            from codeact_jupyter.backends.llama.backend import LlamaBackend
             started = time.monotonic()
             try:
                 LlamaBackend(BackendConfig())
@@ -496,7 +496,7 @@ def test_a_hub_reference_already_in_the_cache_needs_no_network(models, tmp_path)
     (repo / "snapshots" / commit / "tiny.gguf").write_bytes(models["chatml"].read_bytes())
     result = run_isolated("""
         from codeact_jupyter.backends import BackendConfig
-        from codeact_jupyter.backends.llama import LlamaBackend
+        from codeact_jupyter.backends.llama.backend import LlamaBackend
         print(LlamaBackend(BackendConfig(model="someone/tiny-gguf:tiny.gguf")).describe())
     """, {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
     assert f"llama · {MODEL_NAME} · F32 ·" in result.stdout, result.stderr
@@ -516,7 +516,7 @@ def test_gpu_request_needs_a_gpu_build(models):
 
 
 def test_download_progress_is_text_outside_a_notebook():
-    from codeact_jupyter.backends.llama_hub import _progress_bar
+    from codeact_jupyter.backends.llama.hub import _progress_bar
 
     assert _progress_bar().__module__ == "tqdm.std"
 

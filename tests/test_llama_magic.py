@@ -22,7 +22,7 @@ STEP_OR_ANSWER = re.compile(
 
 REPORT = """
 import json, sys, codeact_jupyter
-from codeact_jupyter.model_host import current_host
+from codeact_jupyter.backends.llama.host import current_host
 run = codeact_jupyter.last_run()
 print(json.dumps({
     "done": run.done_reason, "error": run.error, "backend": run.backend,
@@ -85,7 +85,7 @@ def test_grammar_constrained_steps_run_in_a_real_kernel(kernel, model):
     assert later and all(evaluated < prompt / 3 for _, prompt, evaluated, _ in later)
 
     # Downloads in a notebook kernel would show an ipywidgets progress bar.
-    _, shown = run_cell(kernel, "from codeact_jupyter.backends.llama_hub import _progress_bar\n"
+    _, shown = run_cell(kernel, "from codeact_jupyter.backends.llama.hub import _progress_bar\n"
                                 "print(_progress_bar().__module__)")
     assert shown.strip() == "tqdm.notebook"
 

@@ -2,8 +2,8 @@
 import codeact_jupyter
 from codeact_jupyter.backends.base import BackendConfig
 from codeact_jupyter.events import Answer, CodeAction, Done, Error, Observation, TaskStarted
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 
 def run(ip, path, task="do it", **settings):
@@ -115,11 +115,11 @@ def test_confirm_stop_ends_the_task_before_the_step_runs(ip, replay):
 
 
 def test_a_full_context_is_trimmed_with_room_to_spare_and_each_message_is_counted_once(ip):
-    from codeact_jupyter.backends.replay import ReplayBackend
-    from codeact_jupyter.executor import KernelExecutor
-    from codeact_jupyter.loop import CodeActLoop
-    from codeact_jupyter.prompts import load_prompt
-    from codeact_jupyter.run import Run
+    from codeact_jupyter.backends.replay.backend import ReplayBackend
+    from codeact_jupyter.kernel.executor import KernelExecutor
+    from codeact_jupyter.agent.loop import CodeActLoop
+    from codeact_jupyter.agent.prompts import load_prompt
+    from codeact_jupyter.agent.run import Run
 
     class CountingReplay(ReplayBackend):  # the real replay backend, given a context window
         # One token a character: the system prompt, the task and room for about three steps.

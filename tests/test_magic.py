@@ -7,7 +7,7 @@ import pytest
 from IPython.core.error import UsageError
 
 import codeact_jupyter
-from codeact_jupyter.magic import resolve_settings
+from codeact_jupyter.magics.codeact import resolve_settings
 
 
 def test_headline_usage_a_cell_magic_with_no_body(ip, replay):
@@ -77,7 +77,7 @@ def test_config_file_style_configuration_before_loading():
         "c = Config(); c.CodeActMagics.max_turns = 5; c.CodeActMagics.backend = 'replay'\n"
         "ip = TerminalInteractiveShell.instance(config=c)\n"
         "ip.run_line_magic('load_ext', 'codeact_jupyter')\n"
-        "from codeact_jupyter.magic import resolve_settings\n"
+        "from codeact_jupyter.magics.codeact import resolve_settings\n"
         "s = resolve_settings(ip, {})\n"
         "print(s.max_turns, s.backend)\n"
     )

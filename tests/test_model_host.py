@@ -14,9 +14,9 @@ from kernels import gone, run_cell, run_json, running_kernel, until
 from tiny_gguf import write_tiny_gguf
 
 from codeact_jupyter.backends import BackendConfig, BackendError
-from codeact_jupyter.backends.llama import LlamaBackend, unload
-from codeact_jupyter.model_host import HostDied, current_host, get_host
-from codeact_jupyter.model_host.logs import tail
+from codeact_jupyter.backends.llama.backend import LlamaBackend, unload
+from codeact_jupyter.backends.llama.host import HostDied, current_host, get_host
+from codeact_jupyter.backends.llama.host.logs import tail
 
 MESSAGES = [{"role": "system", "content": "You run Python for the user."},
             {"role": "user", "content": "Count the rows of df."}]
@@ -146,7 +146,7 @@ def test_load_errors_come_back_as_messages_not_crashes(models, tmp_path):
 
 
 def test_threads_default_to_physical_cores_and_the_setting_overrides(models):
-    from codeact_jupyter.backends.cpu_threads import physical_cores
+    from codeact_jupyter.backends.llama.cpu_threads import physical_cores
 
     assert f"· {physical_cores()} threads ·" in backend(models["tiny"]).describe()
     assert "· 1 threads ·" in backend(models["tiny"], threads=1).describe()
@@ -168,7 +168,7 @@ def test_a_killed_kernel_leaves_no_model_process_behind(models):
         reply, shown = run_cell(kc, f"%%codeact --backend llama --model {models['tiny']} "
                                     "--max-turns 1\nsay hello")
         assert reply["status"] == "ok", shown
-        pids = run_json(kc, "import json, os, codeact_jupyter.model_host as h\n"
+        pids = run_json(kc, "import json, os, codeact_jupyter.backends.llama.host as h\n"
                             "print(json.dumps({'host': h.current_host().pid, 'kernel': os.getpid()}))")
         host = pids["host"]
         assert not gone(host, within=0.2)
@@ -213,7 +213,7 @@ def _log_lines(folder) -> list[str]:
 def test_a_host_stuck_after_a_stop_is_replaced_by_the_next_task(models, monkeypatch):
     """A Stop while the host is inside one long native call (a huge prompt, a hang) cannot
     reach it until the call returns; the next task waits a little, then starts afresh."""
-    from codeact_jupyter.model_host import client
+    from codeact_jupyter.backends.llama.host import client
 
     monkeypatch.setattr(client, "FINISH_SECONDS", 1.0)
     b = backend(models["slow"], max_tokens=6000)

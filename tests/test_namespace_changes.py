@@ -5,8 +5,8 @@ import json
 import codeact_jupyter
 from codeact_jupyter.backends.base import BackendConfig
 from codeact_jupyter.events import Observation
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 
 def run(ip, path, task="do it"):

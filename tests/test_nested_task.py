@@ -3,7 +3,7 @@ record (last_run()) stay whole."""
 import pytest
 
 import codeact_jupyter
-from codeact_jupyter.runner import task_running
+from codeact_jupyter.agent.task import task_running
 
 
 @pytest.mark.parametrize("step", [

@@ -1,7 +1,7 @@
 """What the model reads after each step."""
 import pytest
 
-from codeact_jupyter.observation import NOTHING_PRINTED, format_observation, output_text, truncate_middle
+from codeact_jupyter.kernel.outputs_text import NOTHING_PRINTED, format_observation, output_text, truncate_middle
 
 
 def stream(text, name="stdout"):

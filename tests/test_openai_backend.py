@@ -17,8 +17,8 @@ import pytest
 from chat_server import ChatServer, Fault, Reply, free_port
 from codeact_jupyter.backends import BackendConfig, BackendError, create_backend
 from codeact_jupyter.backends.base import Waiting
-from codeact_jupyter.backends.openai_backend import OpenAIBackend
-from codeact_jupyter.backends.openai_retry import retry_after
+from codeact_jupyter.backends.openai.backend import OpenAIBackend
+from codeact_jupyter.backends.openai.retry import retry_after
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-SECRET-0123456789"
@@ -312,7 +312,7 @@ def test_the_openai_name_creates_this_backend():
 
 
 def test_importing_the_backend_does_not_import_the_sdk():
-    code = ("import sys, codeact_jupyter.backends.openai_backend; "
+    code = ("import sys, codeact_jupyter.backends.openai.backend; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'httpx', 'httpx2')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)

@@ -1,7 +1,7 @@
 """How replies from real models become a code step or an answer."""
 import pytest
 
-from codeact_jupyter.parsing import parse_reply
+from codeact_jupyter.agent.replies import parse_reply
 
 # (reply, expected code, expected answer, expected thought)
 CASES = [

@@ -18,10 +18,10 @@ from gguf import GGUFReader
 from kernels import run_cell, run_json, running_kernel
 
 from codeact_jupyter.backends import BackendConfig
-from codeact_jupyter.backends.chat_templates import resolve_setting
-from codeact_jupyter.backends.llama import LlamaBackend, unload
-from codeact_jupyter.backends.llama_engine import LlamaEngine
-from codeact_jupyter.model_host import current_host
+from codeact_jupyter.backends.llama.chat_templates import resolve_setting
+from codeact_jupyter.backends.llama.backend import LlamaBackend, unload
+from codeact_jupyter.backends.llama.engine import LlamaEngine
+from codeact_jupyter.backends.llama.host import current_host
 
 # Lines llama.cpp writes while loading and decoding: none may reach a cell.
 LLAMA_LOG = re.compile(r"llama_|load_tensors|llm_load|ggml_|print_info|sched_reserve|"
@@ -139,8 +139,8 @@ def test_a_grammar_constrained_real_reply_parses_into_a_step_that_runs(files, tm
         # the real model's reply is a step, and it runs in the kernel.
         run_cell(kc, (
             "from codeact_jupyter.backends import BackendConfig\n"
-            "from codeact_jupyter.runner import run_task\n"
-            "from codeact_jupyter.settings import TaskSettings\n"
+            "from codeact_jupyter.agent.task import run_task\n"
+            "from codeact_jupyter.agent.settings import TaskSettings\n"
             f"config = BackendConfig(model={str(files['smollm2'])!r}, max_tokens=64,"
             f" extras={{'grammar': {str(grammar)!r}}})\n"
             "run_task(get_ipython(), 'add two numbers', TaskSettings(backend='llama',"
@@ -267,7 +267,7 @@ def llama_server(files):
 
 
 def test_a_reply_cut_by_a_real_servers_token_limit_is_reported_as_cut(llama_server):
-    from codeact_jupyter.backends.openai_backend import OpenAIBackend
+    from codeact_jupyter.backends.openai.backend import OpenAIBackend
 
     backend = OpenAIBackend(BackendConfig(base_url=llama_server, model="smollm2", api_key="none",
                                           max_tokens=5, request_timeout=60))

@@ -4,8 +4,8 @@ import hashlib
 import pandas as pd
 import pytest
 
-from codeact_jupyter.observation import format_observation, output_text
-from codeact_jupyter.redaction import Redactor, looks_secret
+from codeact_jupyter.kernel.outputs_text import format_observation, output_text
+from codeact_jupyter.context.redaction import Redactor, looks_secret
 
 # Fake keys in the real formats (none of them works anywhere).
 OPENAI = "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"

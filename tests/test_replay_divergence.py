@@ -91,8 +91,8 @@ def test_save_replay_writes_each_steps_status_and_the_saved_file_replays(tmp_pat
 
 def test_a_skipped_step_is_the_users_choice_not_a_divergence(ip, tmp_path):
     from codeact_jupyter.backends.base import BackendConfig
-    from codeact_jupyter.runner import run_task
-    from codeact_jupyter.settings import TaskSettings
+    from codeact_jupyter.agent.task import run_task
+    from codeact_jupyter.agent.settings import TaskSettings
 
     path = write(tmp_path, {"version": 2, "replies": [
         {"text": "<execute>\nskipped_here = 1\n</execute>", "status": "ok"}, "Done."]})

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 from codeact_jupyter.backends.base import BackendConfig
-from codeact_jupyter.runner import run_task
-from codeact_jupyter.settings import TaskSettings
+from codeact_jupyter.agent.task import run_task
+from codeact_jupyter.agent.settings import TaskSettings
 
 
 def run(ip, path, **kw):
@@ -38,7 +38,7 @@ def test_a_skipped_step_is_saved_as_skipped_and_replays(ip, replay, tmp_path):
 
 
 def test_replies_pair_with_their_steps_after_the_transcript_was_trimmed():
-    from codeact_jupyter.run import Run, Step
+    from codeact_jupyter.agent.run import Run, Step
 
     # The first exchange was removed to fit the context: the steps list still holds it.
     run = Run(run_id="r", task="t", steps=[Step("a = 1", "", "ok"), Step("b", "", "error"), Step("c = 3", "", "ok")])

@@ -7,7 +7,7 @@ from nbclient import NotebookClient
 
 import codeact_jupyter
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.context import build_context, cells_from_history
+from codeact_jupyter.context.parts import build_context, cells_from_history
 
 
 def context_of(run) -> str:

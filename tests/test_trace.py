@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from codeact_jupyter.trace import MIME, VERSION, run_trace
-from codeact_jupyter.trace_store import find_trace, traces_in
+from codeact_jupyter.trace.build import MIME, VERSION, run_trace
+from codeact_jupyter.trace.stored import find_trace, traces_in
 from kernels import cell_text
 from test_lab_bridge import TWO_STEPS, announce, events_of, kernel, panel_request  # noqa: F401
 from test_lab_bridge import run as run_in_kernel

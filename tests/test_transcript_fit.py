@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from codeact_jupyter.transcript_fit import (
+from codeact_jupyter.agent.transcript_fit import (
     DROPPED_MARKER,
     KEEP_HEAD_CHARS,
     KEEP_TAIL_CHARS,

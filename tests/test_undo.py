@@ -124,8 +124,8 @@ def test_names_changed_after_the_run_are_left_and_files_are_listed_not_deleted(k
 def test_a_name_rebound_after_the_run_is_kept_even_where_the_new_object_has_the_old_address(ip):
     """CPython gives a freed object's address to the next object of its size: undo must not
     take the user's new object for the one the run left there (an id() would)."""
-    from codeact_jupyter.undo import _apply
-    from codeact_jupyter.undo_records import RunTracker
+    from codeact_jupyter.undo.command import _apply
+    from codeact_jupyter.undo.records import RunTracker
 
     class Table:
         pass

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from codeact_jupyter.trace import CELL_KEY
-from codeact_jupyter.verify import verify_notebook
+from codeact_jupyter.trace.build import CELL_KEY
+from codeact_jupyter.verify.command import verify_notebook
 from kernels import cell_text, gone, running_kernel
 
 STEPS = [

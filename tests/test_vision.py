@@ -13,11 +13,11 @@ import pytest
 import codeact_jupyter
 from chat_server import ChatServer
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.message_content import IMAGE_TOKENS, content_text, text_only
-from codeact_jupyter.redaction import Redactor
-from codeact_jupyter.run import Run
-from codeact_jupyter.transcript_fit import IMAGES_MARKER, fit_to_context
-from codeact_jupyter.vision import accepts_images
+from codeact_jupyter.backends.messages import IMAGE_TOKENS, content_text, text_only
+from codeact_jupyter.context.redaction import Redactor
+from codeact_jupyter.agent.run import Run
+from codeact_jupyter.agent.transcript_fit import IMAGES_MARKER, fit_to_context
+from codeact_jupyter.figures.vision import accepts_images
 from kernels import run_cell, run_json, running_kernel
 
 PLOT_STEP = ("<execute>\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
@@ -215,7 +215,7 @@ def test_redaction_masks_text_parts_and_leaves_images_alone():
 
 
 def test_a_run_with_images_saves_its_replies_and_is_json_safe(tmp_path):
-    from codeact_jupyter.jsonsafe import jsonable
+    from codeact_jupyter.kernel.jsonsafe import jsonable
 
     run = Run(run_id="r", task="t", messages=[
         {"role": "user", "content": "t"}, {"role": "assistant", "content": "<execute>\n1\n</execute>"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from codeact_jupyter.watchdog import Watchdog
+from codeact_jupyter.kernel.watchdog import Watchdog
 
 
 def test_it_fires_once_when_the_time_is_up():

@@ -7,20 +7,31 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
-from .backends.base import Backend, BackendError, OutOfReplies, Waiting
-from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                     TextDelta, TurnStarted, TurnStats)
-from .executor import StepResult
-from .observation import format_observation
+from ..backends.base import Backend, BackendError, OutOfReplies, Waiting
+from ..backends.messages import content_text
+from ..context.redaction import NO_REDACTION, Redactor
+from ..events import (
+    Answer,
+    CodeAction,
+    Done,
+    Error,
+    Event,
+    Notice,
+    Observation,
+    TaskStarted,
+    TextDelta,
+    TurnStarted,
+    TurnStats,
+)
+from ..figures.vision import Vision
+from ..kernel.executor import StepResult
+from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
-from .parsing import EXECUTE_CLOSE, parse_reply
 from .prompts import load_prompt
-from .redaction import NO_REDACTION, Redactor
+from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
 from .transcript_fit import fit_to_context
-from .message_content import content_text
-from .vision import Vision
 
 # </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
 # not stop there themselves (CodeActAgent's generation config stops at </s> only).

@@ -1,5 +1,5 @@
-"""What the next task would send, shown before it is sent: ``%codeact context [TASK]`` and
-the side panel's manifest.
+"""What the next task would send, shown before it is sent: ``%codeact context [TASK]``
+(magics/context_command.py) and the side panel's manifest.
 
 No model is loaded and no endpoint called: the messages are built by the task's own code
 (the same redactor, context parts and first message as ``runner.run_task``) and counted
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .backends.base import approx_tokens
-from .context import ContextPart, context_parts, render_context
-from .context_window import kernel_window
-from .conversation import NO_CONVERSATION
-from .message_content import content_text
+from ..backends.base import approx_tokens
+from ..backends.messages import content_text
+from ..context.parts import ContextPart, context_parts, render_context
+from ..context.window import kernel_window
 from .settings import TaskSettings
 
 ROUGH = "Token counts are rough (about 4 characters a token): no model was loaded, nothing was sent."
@@ -62,7 +61,7 @@ def build_manifest(shell, task: str, settings: TaskSettings, notebook: dict | No
     """The messages the next task would start with, as ``runner.run_task`` builds them."""
     from .loop import CodeActLoop
     from .run import Run
-    from .runner import _cell_records, task_redactor
+    from .task import _cell_records, task_redactor
 
     if errors is None and history_end is None and notebook is None:
         errors, history_end = _cell_records(shell)
@@ -88,37 +87,12 @@ def rough_budget(settings: TaskSettings) -> int:
     return max(0, min(settings.context_budget, (size - settings.backend_config.max_tokens) // 3))
 
 
-def context_command(magics, rest_of_line: str) -> None:
-    """``%codeact context [options] [TASK]``: print what the next task would send."""
-    from .magic_options import split_line
-    from .mirror import announced_notebook
-
-    parser = magics.codeact.parser
-    parsed = split_line(rest_of_line, parser)
-    args = parser.parse_args(parsed.argv)
-    overrides = {k: v for k, v in vars(args).items() if v is not None and k != "task"}
-    overrides.pop("follow_up", None)
-    settings = magics.resolve(overrides)
-    log = magics.error_log
-    # In JupyterLab the extension sent the document with this cell, as a task's cell gets it.
-    notebook = announced_notebook()
-    if args.follow_up:
-        text = follow_up_text(magics.shell, parsed.task, settings, notebook, log.errors, log.history_end)
-        if text is not None:
-            print(text)
-            return
-        print(NO_CONVERSATION)
-    manifest = build_manifest(magics.shell, parsed.task, settings, notebook=notebook,
-                              errors=log.errors, history_end=log.history_end)
-    print(manifest.as_text())
-
-
 def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, history_end) -> str | None:
     """What ``%%codeact -c TASK`` would send: the conversation so far (already sent, listed a
     line a message) and the new message, in full. None when there is nothing to continue."""
-    from .context import shared_for_follow_up
+    from ..context.parts import shared_for_follow_up
     from .conversation import continuation, last_conversation
-    from .runner import task_redactor
+    from .task import task_redactor
 
     conversation = last_conversation()
     if conversation is None or not conversation.messages:
@@ -141,11 +115,9 @@ def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, h
     return "\n".join(lines)
 
 
-def panel_manifest(shell, request: dict) -> dict:
-    """The manifest for a side panel request (the same shape as ``panel.run_panel_task``'s)."""
-    from .panel import panel_settings
-
-    settings = panel_settings(shell, request)
+def panel_manifest(shell, request: dict, settings: TaskSettings) -> dict:
+    """The manifest for a side panel request (the same shape as ``panel.run_panel_task``'s),
+    with the settings the panel resolved for it."""
     manifest = build_manifest(shell, str(request.get("task") or ""), settings,
                               notebook=request.get("notebook"))
     return manifest.as_json()

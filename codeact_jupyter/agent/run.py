@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .events import TurnStats
+from ..events import TurnStats
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Run:
 
     def replies(self) -> list[str]:
         """This task's replies (a follow-up's transcript also holds the earlier tasks')."""
-        from .message_content import content_text
+        from ..backends.messages import content_text
         from .transcript_fit import latest_task_index
 
         start = latest_task_index(self.messages)
@@ -60,7 +60,7 @@ class Run:
         """Per reply, the status of the step it asked for (None for answers, empty replies
         and a step stopped before it ran). Replies pair with steps by their code, in order,
         so a transcript trimmed to fit the context still pairs the replies it kept."""
-        from .parsing import parse_reply
+        from .replies import parse_reply
 
         statuses: list[str | None] = []
         start = 0
@@ -77,7 +77,7 @@ class Run:
         """Write this run's model replies, each with its step's status, as a replay file
         (``--backend replay --model PATH``). Replaying it stops where a step fails that
         succeeded here; the format is described in backends/replay_file.py."""
-        from .backends.replay_file import dump_script
+        from ..backends.replay.file import dump_script
 
         path = Path(path)
         redact = self.redactor.redact if self.redactor is not None else (lambda text: text)

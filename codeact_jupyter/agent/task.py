@@ -11,17 +11,20 @@ import re
 import uuid
 from typing import Callable, Iterable
 
-from .backends import BackendError, create_backend
-from .context import build_context, shared_for_follow_up
-from .context_window import kernel_window
+from ..backends import create_backend
+from ..context.cells import error_log_of
+from ..context.parts import build_context, shared_for_follow_up
+from ..context.redaction import Redactor
+from ..context.window import kernel_window
+from ..errors import TaskError
+from ..events import Done, Error, Event, Notice, TaskStarted
+from ..kernel.executor import KernelExecutor
+from ..trace.build import RunClock, settings_record
+from ..undo.records import RunTracker
 from .conversation import continuation, find_conversation, record_task
-from .events import Done, Error, Event, Notice, TaskStarted
-from .executor import KernelExecutor
 from .loop import STOPPED, CodeActLoop, Confirm
-from .redaction import Redactor
 from .run import Run, remember
 from .settings import TaskSettings
-from .trace import RunClock, settings_record
 
 Sink = Callable[[Event], None]
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ def ask_in_kernel(code: str) -> str:
     try:
         answer = input(CONFIRM_PROMPT).strip().lower()
     except StdinNotImplementedError:
-        raise BackendError("--confirm needs a front end that can answer input requests "
+        raise TaskError("--confirm needs a front end that can answer input requests "
                            "(JupyterLab, Notebook, a terminal); this one cannot.") from None
     if answer in ("", "r", "run", "y", "yes"):
         return "run"
@@ -125,7 +128,8 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
                 sink(Notice(notice))
 
     events = None
-    executor = KernelExecutor(shell, keep_chars=settings.observation_limit, run=run)  # run: for undo
+    tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth)  # for undo
+    executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
     try:
         redactor = run.redactor = task_redactor(shell, settings)
         run.task = redactor.redact(task)  # what we store holds no secret either
@@ -157,7 +161,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         run.done_reason = "stopped"
         emit(Notice(STOPPED))
         emit(Done(reason="stopped", turns=_turns(run)))
-    except BackendError as exc:  # raised before the loop began (or by confirm)
+    except TaskError as exc:  # raised before the loop began (or by confirm): a backend, a setting
         run.done_reason, run.error = "error", str(exc)
         if run.redactor is None:  # the redaction settings were refused: keep no unmasked text
             run.task = WITHHELD_TASK
@@ -167,6 +171,7 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
         emit(Done(reason="error", turns=_turns(run)))
     finally:
         executor.close()
+        tracker.finish(answer=run.answer)
     return run
 
 
@@ -177,7 +182,7 @@ def task_redactor(shell, settings: TaskSettings) -> Redactor:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise BackendError(f"CodeActMagics.redact_patterns: {pattern!r} is not a valid regular "
+            raise TaskError(f"CodeActMagics.redact_patterns: {pattern!r} is not a valid regular "
                                f"expression ({exc}). Nothing was sent.") from None
     return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
                              patterns=list(settings.redact_patterns), allow=settings.redact_allow,
@@ -185,8 +190,7 @@ def task_redactor(shell, settings: TaskSettings) -> Redactor:
 
 
 def _cell_records(shell):
-    magics = getattr(getattr(shell, "magics_manager", None), "registry", {}).get("CodeActMagics")
-    log = getattr(magics, "error_log", None)
+    log = error_log_of(shell)
     return (log.errors, log.history_end) if log is not None else (None, None)
 
 

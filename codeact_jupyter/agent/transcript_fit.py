@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .message_content import IMAGE_TOKENS, content_text, image_count
+from ..backends.messages import IMAGE_TOKENS, content_text, image_count
 
 SHORTENED_MARKER = "[observation shortened to fit the context window]"
 IMAGES_MARKER = "[its images dropped to fit the context window]"

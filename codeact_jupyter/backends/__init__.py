@@ -1,4 +1,6 @@
-"""Backends are found through the ``codeact_jupyter.backends`` entry-point group, so other
+"""Backends: the seam (base.py), and the built-in llama/, openai/ and replay/, found by name.
+
+Backends are found through the ``codeact_jupyter.backends`` entry-point group, so other
 packages can add one; the built-in ones are also known by name when the package is used
 from a source tree that was never installed."""
 from __future__ import annotations
@@ -15,7 +17,7 @@ ENTRY_POINT_GROUP = "codeact_jupyter.backends"
 
 _BUILTIN = {
     "llama": "codeact_jupyter.backends.llama:LlamaBackend",
-    "openai": "codeact_jupyter.backends.openai_backend:OpenAIBackend",
+    "openai": "codeact_jupyter.backends.openai:OpenAIBackend",
     "replay": "codeact_jupyter.backends.replay:ReplayBackend",
 }
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, runtime_checkable
 
+from ..errors import TaskError
+
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
@@ -68,7 +70,7 @@ class Waiting:
     reason: str
 
 
-class BackendError(Exception):
+class BackendError(TaskError):
     """A fatal backend problem, worded for the person who must fix it.
 
     The loop stops the task and shows ``str(error)``; no traceback from our internals."""

@@ -135,7 +135,7 @@ def oracle_actions(task, mode: str) -> list[str]:
 
 
 def parse_reply(text: str):
-    from ..parsing import parse_reply as parse
+    from ..agent.replies import parse_reply as parse
 
     return parse(text)
 

@@ -92,7 +92,7 @@ def write_oracle(tasks, folder: Path, action_mode: str = "code") -> Path:
     mode, the tool calls those steps make, one per reply."""
     folder.mkdir(parents=True, exist_ok=True)
     for task in tasks:
-        from ..backends.replay_file import dump_script
+        from ..backends.replay.file import dump_script
 
         replies = task.oracle_replies()
         # Each reference step must run cleanly (a replay stops where one fails), which keeps

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .kernel import HeadlessKernel, call_code
 from .in_kernel import failed_record
+from .kernel import HeadlessKernel, call_code
 
 # The settings the command passes on (the rest come from the kernel's config and environment).
 SETTING_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "grammar")

@@ -22,7 +22,7 @@ class Channel:
         self._comm = create_comm(target_name=TARGET, data={})
 
     def send(self, kind: str, **payload: Any) -> None:
-        from ..jsonsafe import jsonable
+        from ..kernel.jsonsafe import jsonable
 
         self._comm.send(jsonable({"kind": kind, **payload}))
 
@@ -42,9 +42,10 @@ def run_headless(request_json: str) -> None:
     kernel's config and environment."""
     from IPython import get_ipython
 
-    from ..magic import resolve_settings
-    from ..runner import run_task
-    from ..views import hide_live_output
+    from ..agent.settings import resolve_settings
+    from ..agent.task import run_task
+    from ..magics.codeact import task_config
+    from ..magics.views import hide_live_output
 
     request = json.loads(request_json)
     overrides = {k: v for k, v in (request.get("settings") or {}).items() if v not in (None, "")}
@@ -53,7 +54,7 @@ def run_headless(request_json: str) -> None:
     show_steps = hide_live_output()  # the command builds the step cells from the events
     try:
         try:
-            settings = resolve_settings(shell, overrides)
+            settings = resolve_settings(task_config(shell), overrides)
         except Exception as exc:  # a bad option: say it as the magic would
             channel.send("record", record=failed_record(f"Invalid settings: {exc}"))
             return
@@ -97,6 +98,6 @@ def failed_record(message: str) -> dict:
 
 
 def trace_of(run) -> dict:
-    from ..trace import run_trace
+    from ..trace.build import run_trace
 
     return run_trace(run)

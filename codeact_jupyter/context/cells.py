@@ -9,9 +9,16 @@ import re
 import reprlib
 from dataclasses import dataclass
 
-from .figure_notes import cell_figures
-from .jsonsafe import safe_str
-from .observation import human_size, output_text, short_description, strip_ansi, summarize_blobs, truncate_middle
+from ..figures.formatter import cell_figures
+from ..kernel.jsonsafe import safe_str
+from ..kernel.outputs_text import (
+    human_size,
+    output_text,
+    short_description,
+    strip_ansi,
+    summarize_blobs,
+    truncate_middle,
+)
 
 CELL_OUTPUT_CHARS = 600
 FIGURE_CHARS = 300  # an earlier cell's figure: its description, short (never its image)
@@ -61,6 +68,11 @@ def _private(label: str, key: str, source: str) -> CellRecord:
     return CellRecord(label, "", key=key, private=True, defines=defined_names(source))
 
 
+def error_log_of(shell) -> "ErrorLog | None":
+    """The error log the loaded extension keeps for ``shell``; None when it is not loaded."""
+    return getattr(shell, "_codeact_error_log", None)
+
+
 class ErrorLog:
     """What the shell's own records do not say, kept per cell by a ``post_run_cell``
     callback (registered by the extension): the error of each stored cell (the shell keeps
@@ -76,16 +88,30 @@ class ErrorLog:
         self.shell = shell
         self._end: int | None = None
 
+    def listen(self) -> "ErrorLog":
+        """Become the shell's error log (``error_log_of``); the caller registers it as a
+        ``post_run_cell`` callback."""
+        if self.shell is not None:
+            self.shell._codeact_error_log = self
+        return self
+
     def __call__(self, result) -> None:
         info = getattr(result, "info", None)
         stored = getattr(info, "store_history", True) and not getattr(info, "silent", False)
         error = result.error_in_exec or result.error_before_exec
         count = result.execution_count
+        history = _history(self.shell)
+        if count is None and error is not None and history is not None and stored:
+            # IPython 9 fails to store an error whose message cannot be printed: it hands on
+            # a fresh result (no execution count) holding the formatting's error. The cell is
+            # still the last stored one, and its own error is where the formatting failed.
+            count = len(history.input_hist_raw) - 1 if history.input_hist_raw[-1:] == [info.raw_cell] else None
+            error = _unstorable_error(error)
         # IPython 9 numbers unstored cells too, with the number the next stored cell takes.
         if stored and error is not None and count is not None:
             self.errors[count] = error_line(error)
-        if _history(self.shell) is not None:
-            self._end = len(_history(self.shell).input_hist_raw)
+        if history is not None:
+            self._end = len(history.input_hist_raw)
 
     @property
     def history_end(self) -> int | None:
@@ -101,6 +127,18 @@ class ErrorLog:
 def error_line(error: BaseException) -> str:
     """``Type: message``, also for an exception whose ``str()`` itself fails."""
     return f"{type(error).__name__}: {safe_str(error)}"
+
+
+def _unstorable_error(error: BaseException) -> BaseException:
+    """The cell's own error, when ``error`` was raised while IPython 9 formatted it for its
+    history (``_format_exception_for_storage``); ``error`` itself otherwise."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "_format_exception_for_storage":
+            original = tb.tb_frame.f_locals.get("exception")
+            return original if isinstance(original, BaseException) else error
+        tb = tb.tb_next
+    return error
 
 
 def _history(shell):

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from .context_cells import CellRecord, cells_from_document, cells_from_history, render_cell
-from .context_window import CellWindow
+from .cells import CellRecord, cells_from_document, cells_from_history, render_cell
 from .variables import variable_summaries
+from .window import CellWindow
 
 CONTEXT_CHOICES = ("all", "cells", "vars", "none")  # what --context may share
 # Said after the cells when they come from the kernel's history (no extension sent the notebook).

@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 
 _BINARY = {"application/pdf", "application/octet-stream"}
 # Values shorter than this are not searched for in free text (see the module docstring).

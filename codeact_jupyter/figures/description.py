@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from .figure_artists import Values, artist_lines
+from .artists import Values, artist_lines
 
 DEFAULT_BUDGET = 1500
 CUT_NOTE = "[description cut to fit]"

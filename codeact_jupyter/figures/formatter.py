@@ -27,7 +27,7 @@ from typing import Callable
 from IPython.core.formatters import BaseFormatter
 from traitlets import Unicode
 
-from .figure_description import DEFAULT_BUDGET, describe_figure
+from .description import DEFAULT_BUDGET, describe_figure
 
 KEY = "codeact"  # the output metadata key (and the formatter's name in the shell)
 KEPT_CELLS = 500  # cells whose descriptions the log keeps for the context

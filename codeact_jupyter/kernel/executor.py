@@ -15,13 +15,19 @@ import threading
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, ContextManager, Protocol
 
 from . import step_streams
 from .jsonsafe import safe_str
 from .namespace_changes import NamespaceChanges
 from .step_counts import StepCounts
-from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames, release_logging
-from .undo_records import RunTracker
+from .step_streams import (
+    DISPLAY_LIMIT,
+    StepOutput,
+    StepStream,
+    hide_frames,
+    release_logging,
+)
 from .watchdog import WATCHDOG
 
 __all__ = ["DISPLAY_LIMIT", "KernelExecutor", "StepResult"]
@@ -43,24 +49,26 @@ class StepResult:
     changes: NamespaceChanges | None = None  # what the step did to the user's namespace
 
 
+class StepWatcher(Protocol):
+    """Watches each step of a task: ``watch(step, code)`` is a context manager around the
+    step whose value has ``.changes`` (NamespaceChanges) once the block is over."""
+
+    def watch(self, step: int, code: str) -> ContextManager[Any]: ...
+
+
 class KernelExecutor:
     """Runs code through an IPython shell and records what it produced."""
 
-    def __init__(self, shell, keep_chars: int = 20_000, run=None):
+    def __init__(self, shell, keep_chars: int = 20_000, watcher: StepWatcher | None = None):
         self.shell = shell
         self.keep_chars = keep_chars
         self.counts = StepCounts(shell)
-        # ``run`` (run.Run): record what each step changes, so the run can be undone.
-        self.run = run
-        self.tracker = RunTracker(shell, run.run_id, run.task) if run is not None else None
+        # Told of each step as it runs (undo's RunTracker records what it changes).
+        self.watcher = watcher
 
     def close(self) -> None:
-        """The task is over: settle the execution counts (see step_counts) and keep the
-        run's undo record."""
+        """The task is over: settle the execution counts (see step_counts)."""
         self.counts.finish()
-        if self.tracker is not None:
-            self.tracker.finish(answer=self.run.answer)
-            self.tracker = None
 
     def execute(self, code: str, timeout: float | None = None, step: int | None = None) -> StepResult:
         shell = self.shell
@@ -68,7 +76,7 @@ class KernelExecutor:
         rich: list[dict] = []
         result = StepResult(execution_count=self.counts.take())
         outer = getattr(shell.displayhook, "exec_result", None)
-        watch = self.tracker.watch(step or 0, code) if self.tracker is not None else nullcontext()
+        watch = self.watcher.watch(step or 0, code) if self.watcher is not None else nullcontext()
         with watch as watched, self._recording(output, rich, result.execution_count), \
                 _Deadline(timeout) as deadline:
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .figure_notes import description_of
+from ..figures.formatter import description_of
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 NOTHING_PRINTED = "[The code ran successfully and printed nothing.]"

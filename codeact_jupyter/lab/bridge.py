@@ -21,8 +21,8 @@ import time
 import uuid
 from typing import Any
 
-from .events import Answer, Event, TextDelta, TurnStarted
-from .jsonsafe import jsonable, utf16_length
+from ..events import Answer, Event, TextDelta, TurnStarted
+from ..kernel.jsonsafe import jsonable, utf16_length
 
 TARGET = "codeact"
 ORIGINS = ("magic", "panel")
@@ -73,8 +73,10 @@ class LabBridge:
             self._turn_text = []
         payload = self._answer(event) if isinstance(event, Answer) else event.to_dict()
         if payload["type"] == "observation":  # the step's cell shows what the model read of its
-            from .figure_notes import description_view  # figures, and what the step changed
-            from .namespace_changes import NamespaceChanges
+            from ..figures.formatter import (
+                description_view,  # figures, and what the step changed
+            )
+            from ..kernel.namespace_changes import NamespaceChanges
 
             payload["outputs"] += [view] if (view := description_view(event.outputs)) else []
             payload["changes_text"] = NamespaceChanges.from_dict(event.changes).summary() \
@@ -89,7 +91,7 @@ class LabBridge:
         extension writes it into the task cell's metadata (magic) or the notebook's (panel)."""
         if self._closed or self._broken:
             return
-        from .trace import run_trace
+        from ..trace.build import run_trace
 
         self._flush()  # the events first
         if not self._broken:

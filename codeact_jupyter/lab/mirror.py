@@ -75,7 +75,7 @@ def _keep_document(session: str, data: dict) -> None:
 def announced_notebook() -> dict | None:
     """The notebook document the requesting window sent just before the cell being executed
     (None where it sent none, or without the extension). Taken once."""
-    from .lab_bridge import executing_cell_id, parent_request
+    from .bridge import executing_cell_id, parent_request
 
     header = parent_request().get("header")
     session = header.get("session") if isinstance(header, dict) else None
@@ -92,7 +92,7 @@ def forget_mirrors() -> None:
 
 def mirror_listening() -> bool:
     """True when the client that sent the request being executed mirrors runs into cells."""
-    from .lab_bridge import parent_request
+    from .bridge import parent_request
 
     header = parent_request().get("header")
     session = header.get("session") if isinstance(header, dict) else None

@@ -1,4 +1,4 @@
-"""``%%codeact`` and ``%codeact``: a thin view over ``runner.run_task``.
+"""``%%codeact`` and ``%codeact``: a thin view over ``agent.task.run_task``.
 
 Options come from the magic's arguments, then traitlets config
 (``%config CodeActMagics.backend = "openai"``, ``c.CodeActMagics.max_turns = 5``), then the
@@ -6,21 +6,31 @@ ecosystem's environment variables (OPENAI_API_KEY, OPENAI_BASE_URL), then defaul
 """
 from __future__ import annotations
 
-import os
 import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, List, TraitError, Unicode, Union, validate
+from traitlets import (
+    Bool,
+    CaselessStrEnum,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    Union,
+    validate,
+)
 
-from .backends.base import BackendConfig
-from .context import CONTEXT_CHOICES
-from .context_cells import ErrorLog
+from ..agent.settings import SettingsError, TaskSettings, check_limits
+from ..agent.settings import resolve_settings as resolve_task_settings
+from ..context.cells import ErrorLog
+from ..context.parts import CONTEXT_CHOICES
+from ..figures.vision import MODES
 from .input_rewrite import codeact_input_transformer
-from .magic_options import check_limits, split_line
-from .settings import TaskSettings
-from .vision import MODES, VisionSettings
+from .options import split_line
 
 # Refused with this message when a step calls %%codeact: the step's output goes to the
 # model, which reads why nothing ran.
@@ -114,7 +124,7 @@ class CodeActMagics(Magics):
     def _checked(proposal, max_turns, timeout):
         try:
             check_limits(max_turns, timeout)
-        except UsageError as exc:
+        except SettingsError as exc:
             raise TraitError(str(exc)) from None
         return proposal.value
 
@@ -145,9 +155,9 @@ class CodeActMagics(Magics):
             %codeact --backend openai --model gpt-4o-mini what is in df?
             %codeact --model "my replies.json" -- -5 plus 3?
         """
-        from .mirror import announced_notebook
-        from .runner import run_task, task_running
-        from .subcommands import find_command
+        from ..agent.task import run_task, task_running
+        from ..lab.mirror import announced_notebook
+        from .commands import find_command
         from .views import task_views
 
         if task_running():
@@ -181,61 +191,22 @@ class CodeActMagics(Magics):
 
     def resolve(self, overrides: dict) -> TaskSettings:
         """Magic arguments or panel settings first, then this object's config, then env."""
-        def pick(key, trait_value):
-            value = overrides.get(key)
-            return trait_value if value is None or value == "" else value
-
-        backend = pick("backend", None)
-        if backend is None:
-            backend = "openai" if overrides.get("base_url") else self.backend
-        env_base = os.environ.get("OPENAI_BASE_URL") if backend == "openai" else None
-        config = BackendConfig(
-            model=pick("model", self.model),
-            base_url=pick("base_url", self.base_url) or env_base,
-            api_key=pick("api_key", self.api_key) or os.environ.get("OPENAI_API_KEY"),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            request_timeout=self.request_timeout,
-            extras={"n_ctx_cap": self.context_size, "n_gpu_layers": self.gpu_layers,
-                    "device": self.device, "grammar": pick("grammar", self.grammar),
-                    "chat_template": self.chat_template, "threads": self.threads,
-                    "cpu_extra_buffers": self.cpu_extra_buffers},
-        )
-        settings = TaskSettings(
-            backend=backend,
-            backend_config=config,
-            max_turns=int(pick("max_turns", self.max_turns)),
-            step_timeout=float(pick("timeout", self.timeout)),
-            confirm=bool(pick("confirm", self.confirm)),
-            observation_limit=self.observation_limit,
-            context_budget=self.context_budget,
-            redact=self.redact,
-            redact_patterns=tuple(self.redact_patterns),
-            redact_allow=tuple(self.redact_allow),
-            context=_context_choice(pick("context", self.context)),
-            vision=VisionSettings(mode=str(pick("vision", self.vision)).lower(),
-                                  models=tuple(self.vision_models),
-                                  per_step=max(0, self.vision_images_per_step),
-                                  per_task=max(0, self.vision_images_per_task),
-                                  max_side=max(16, self.vision_image_size)),
-        )
-        check_limits(settings.max_turns, settings.step_timeout)
-        return settings
+        try:
+            return resolve_task_settings(self, overrides)
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
 
 
-def _context_choice(value) -> str:
-    if value not in CONTEXT_CHOICES:
-        raise UsageError(f"--context (context) must be one of {', '.join(CONTEXT_CHOICES)}: what of "
-                         f"the notebook the model is sent. Got {value!r}.")
-    return value
+def task_config(shell) -> "CodeActMagics":
+    """The traits tasks are configured by: the loaded extension's magics object, or (the
+    extension not loaded in this kernel) a fresh one holding the config and defaults."""
+    return shell.magics_manager.registry.get("CodeActMagics") or CodeActMagics(shell=shell)
 
 
 def resolve_settings(shell, overrides: dict) -> TaskSettings:
-    """Settings for a task started outside the magic (the side panel), with the same
-    precedence: ``overrides`` (keys: backend, model, base_url, max_turns, timeout, confirm,
-    api_key, grammar), then the shell's CodeActMagics config, then env, then defaults."""
-    magics = shell.magics_manager.registry.get("CodeActMagics") or CodeActMagics(shell=shell)
-    return magics.resolve(overrides)
+    """Settings for a task of ``shell`` (``agent.settings.resolve_settings`` with this
+    kernel's config); a bad value raises UsageError, as the magic shows it."""
+    return task_config(shell).resolve(overrides)
 
 
 # Registered by load_ipython_extension under this name.

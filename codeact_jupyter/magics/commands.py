@@ -12,9 +12,9 @@ from typing import Callable
 
 # command word -> "module:function"; the function takes (magics, rest_of_line).
 COMMANDS: dict[str, str] = {
-    "context": "codeact_jupyter.context_manifest:context_command",
-    "undo": "codeact_jupyter.undo:undo_command",
-    "verify": "codeact_jupyter.verify:verify_command",
+    "context": "codeact_jupyter.magics.context_command:context_command",
+    "undo": "codeact_jupyter.undo.command:undo_command",
+    "verify": "codeact_jupyter.verify.command:verify_command",
 }
 
 

@@ -14,10 +14,21 @@ import sys
 import threading
 import time
 
-from .events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                     TextDelta, TurnStarted, TurnStats)
-from .jsonsafe import jsonable, safe_text
-from .parsing import EXECUTE_CLOSE, EXECUTE_OPEN
+from ..agent.replies import EXECUTE_CLOSE, EXECUTE_OPEN
+from ..events import (
+    Answer,
+    CodeAction,
+    Done,
+    Error,
+    Event,
+    Notice,
+    Observation,
+    TaskStarted,
+    TextDelta,
+    TurnStarted,
+    TurnStats,
+)
+from ..kernel.jsonsafe import jsonable, safe_text
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
 # A live update re-sends the turn's whole text, so it waits until the text has grown to
@@ -69,7 +80,7 @@ def changes_note(event: Observation) -> str | None:
     """The line under a step saying which names it defined, changed or deleted."""
     if not event.changes:
         return None
-    from .namespace_changes import NamespaceChanges
+    from ..kernel.namespace_changes import NamespaceChanges
 
     summary = NamespaceChanges.from_dict(event.changes).summary()
     return f"Step {event.step}: {summary}" if summary else None
@@ -140,14 +151,14 @@ class RichDisplay:
         Compact mode leaves it to the extension, which writes it into the cell's metadata."""
         if self.compact:
             return
-        from .trace import MIME, run_trace, summary_line
+        from ..trace.build import MIME, run_trace, summary_line
 
         trace = run_trace(run)
         self._show_raw({MIME: jsonable(trace), "text/plain": summary_line(trace)})
 
     def _figure_descriptions(self, event: Observation) -> None:
         """What the model read about the step's figures, collapsed under them."""
-        from .figure_notes import description_view
+        from ..figures.formatter import description_view
 
         view = description_view(event.outputs)
         if view is not None:

@@ -9,7 +9,6 @@ as written, so Windows paths work.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -62,18 +61,6 @@ def split_line(line: str, parser) -> MagicLine:
     late = [w.partition("=")[0] for w in rest.split()
             if w.startswith("--") and w.partition("=")[0] in options]
     return MagicLine(argv=argv, task=rest, late_options=late)
-
-
-def check_limits(max_turns, timeout) -> None:
-    """The turn limit and step timeout a task may run with; the message names every way of
-    setting them (magic option, %config trait, panel setting)."""
-    if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
-        raise UsageError(f"--max-turns (max_turns) must be a whole number of at least 1: it is "
-                         f"how many replies the model may send. Got {max_turns!r}.")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-            or not math.isfinite(timeout) or timeout < 0:
-        raise UsageError(f"--timeout (timeout) must be a number of seconds per step, or 0 for "
-                         f"no limit. Got {timeout!r}.")
 
 
 def _next_word(text: str, what: str) -> tuple[str, str]:

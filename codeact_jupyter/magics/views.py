@@ -13,8 +13,8 @@ from contextvars import Token
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..events import Event
 from .display import PlainDisplay, RichDisplay
-from .events import Event
 
 Sink = Callable[[Event], None]
 
@@ -34,11 +34,11 @@ def task_views(shell) -> TaskViews:
     """The sinks for a task the magic runs in ``shell``; call ``close()`` when it ends."""
     if type(shell).__name__ != "ZMQInteractiveShell":
         return TaskViews(sinks=[PlainDisplay()], mirrored=False)
-    from .mirror import mirror_listening
+    from ..lab.mirror import mirror_listening
 
     if not mirror_listening():
         return TaskViews(sinks=[RichDisplay()], mirrored=False)
-    from .lab_bridge import LabBridge
+    from ..lab.bridge import LabBridge
 
     bridge = LabBridge(origin="magic")
     views = TaskViews(sinks=[RichDisplay(compact=True), bridge], mirrored=True)
@@ -48,7 +48,7 @@ def task_views(shell) -> TaskViews:
 
 def hide_live_output() -> Callable[[], None]:
     """Steps run from now on show no live output (their cells show it); returns the undo."""
-    from .executor import SHOW_LIVE_OUTPUT
+    from ..kernel.executor import SHOW_LIVE_OUTPUT
 
     token: Token = SHOW_LIVE_OUTPUT.set(False)
     return lambda: SHOW_LIVE_OUTPUT.reset(token)

@@ -1,6 +1,6 @@
 """A run's trace: the record of one task that is kept in the notebook (docs/trace.md).
 
-``run_trace(run)`` turns a finished :class:`~codeact_jupyter.run.Run` into plain JSON data:
+``run_trace(run)`` turns a finished :class:`~codeact_jupyter.agent.run.Run` into plain JSON data:
 the task, the backend and its settings (never a key), the messages exactly as sent, each
 step (code, status, observation, namespace changes), the answer, why it ended, timings,
 token figures and how many secret values were withheld. Every string in it passes through
@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .events import CodeAction, Observation
+from ..events import CodeAction, Observation
 
 VERSION = 1
 FORMAT = "codeact-jupyter trace"
@@ -159,6 +159,6 @@ def _now() -> str:
 def _fallback_redactor():
     """A run that failed before its redactor was built: mask what can be found without
     the kernel's namespace (environment secrets, key formats)."""
-    from .redaction import Redactor
+    from ..context.redaction import Redactor
 
     return Redactor.for_task(None)

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backends.base import BackendError
-from .trace import CELL_KEY, MIME, NOTEBOOK_KEY, VERSION
+from ..errors import TaskError
+from .build import CELL_KEY, MIME, NOTEBOOK_KEY, VERSION
 
 # How a --model value names a stored run: "nb.ipynb#ID", "nb.ipynb", "#ID", "cell:ID", "run:ID".
 _PREFIXES = ("cell:", "run:", "#")
@@ -55,10 +55,10 @@ def traces_in(notebook: dict) -> list[StoredTrace]:
 
 def find_trace(notebook: dict, ident: str | None, source: str = "the notebook") -> StoredTrace:
     """The trace of run ``ident``, or the one kept by cell ``ident``; the last one when
-    ``ident`` is empty. Raises BackendError, naming what there is, when none matches."""
+    ``ident`` is empty. Raises TaskError, naming what there is, when none matches."""
     traces = traces_in(notebook)
     if not traces:
-        raise BackendError(f"{source} holds no codeact trace. Traces are saved with the notebook "
+        raise TaskError(f"{source} holds no codeact trace. Traces are saved with the notebook "
                            "when a task ends; run a task, save the notebook, then replay it.")
     if not ident:
         latest = max(range(len(traces)), key=lambda i: (str((traces[i].trace.get("timings") or {})
@@ -71,14 +71,14 @@ def find_trace(notebook: dict, ident: str | None, source: str = "the notebook") 
         if stored.cell_id == ident:
             return stored
     known = ", ".join(t.run_id for t in traces)
-    raise BackendError(f"{source} holds no trace of run or cell {ident!r}; its runs are {known}. "
+    raise TaskError(f"{source} holds no trace of run or cell {ident!r}; its runs are {known}. "
                        "Save the notebook if the run just ended (the kernel reads the file).")
 
 
 def check_version(stored: StoredTrace, source: str) -> dict:
     version = stored.trace.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise BackendError(f"The trace of run {stored.run_id} in {source} is version {version}; this "
+        raise TaskError(f"The trace of run {stored.run_id} in {source} is version {version}; this "
                            f"codeact-jupyter reads version {VERSION}. Upgrade codeact-jupyter "
                            "(pip install -U codeact-jupyter).")
     return stored.trace
@@ -118,9 +118,9 @@ def read_notebook(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BackendError(f"Notebook not found: {path}.") from None
+        raise TaskError(f"Notebook not found: {path}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BackendError(f"Could not read the notebook {path}: {exc}.") from None
+        raise TaskError(f"Could not read the notebook {path}: {exc}.") from None
 
 
 def resolve_reference(model: str, user_ns: dict | None = None) -> tuple[dict, str]:
@@ -131,7 +131,7 @@ def resolve_reference(model: str, user_ns: dict | None = None) -> tuple[dict, st
     else:
         path = kernel_notebook_path(user_ns)
         if path is None:
-            raise BackendError(f"--model {model}: this kernel does not know which notebook it belongs "
+            raise TaskError(f"--model {model}: this kernel does not know which notebook it belongs "
                                "to (only JupyterLab and Notebook tell it). Name the notebook: "
                                f"--model NOTEBOOK.ipynb#{ident or 'RUN_ID'}.")
     source = path.name

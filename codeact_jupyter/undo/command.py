@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .undo_records import MISSING, RunRecord, history_of, undo_depth
+from .records import MISSING, RunRecord, history_of, undo_depth
 
 COMM_TARGET = "codeact_undo"
 _TASK_SHOWN = 60
@@ -137,7 +137,7 @@ def _tell_the_browser(record: RunRecord) -> None:
             return
         from comm import create_comm
 
-        from .jsonsafe import jsonable
+        from ..kernel.jsonsafe import jsonable
 
         data = {"run_id": record.run_id, "answer": record.answer,
                 "steps": [{"step": step, "code": code} for step, code in record.steps]}

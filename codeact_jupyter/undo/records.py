@@ -9,13 +9,12 @@ keep them (``UndoHistory``); an older run's are dropped and it can no longer be 
 from __future__ import annotations
 
 import weakref
-
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .file_writes import recording_writes
-from .namespace_changes import NamespaceChanges, Seen, compare, snapshot
+from ..kernel.file_writes import recording_writes
+from ..kernel.namespace_changes import NamespaceChanges, Seen, compare, snapshot
 
 DEFAULT_DEPTH = 5
 # How many run ids are remembered after their objects were dropped, to say "too old"
@@ -77,8 +76,10 @@ class UndoHistory:
 
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
+        self.depth = DEFAULT_DEPTH  # the undo_depth the latest run was kept with
 
     def add(self, record: RunRecord, depth: int) -> None:
+        self.depth = depth
         self.records.append(record)
         kept = 0
         for old in reversed(self.records):
@@ -110,8 +111,9 @@ def history_of(shell) -> UndoHistory:
 
 
 def undo_depth(shell) -> int:
-    magics = getattr(getattr(shell, "magics_manager", None), "registry", {}).get("CodeActMagics")
-    return int(getattr(magics, "undo_depth", DEFAULT_DEPTH))
+    """How many runs keep what undo needs (``CodeActMagics.undo_depth`` as the latest run
+    of this kernel was kept with)."""
+    return history_of(shell).depth
 
 
 @dataclass
@@ -122,8 +124,9 @@ class Watched:
 class RunTracker:
     """Used by the executor around each step of one run."""
 
-    def __init__(self, shell, run_id: str, task: str = ""):
+    def __init__(self, shell, run_id: str, task: str = "", depth: int = DEFAULT_DEPTH):
         self.shell = shell
+        self.depth = depth
         self.record = RunRecord(run_id, task)
         self._before: dict[str, Seen] | None = None
 
@@ -169,7 +172,7 @@ class RunTracker:
         for name in record.originals:
             record.left[name] = _reference(ns[name] if name in ns else MISSING)
         self._before = None  # the snapshot's references go; the originals stay
-        history_of(self.shell).add(record, undo_depth(self.shell))
+        history_of(self.shell).add(record, self.depth)
         return record
 
 

@@ -20,9 +20,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .fresh_kernel import NOT_RUN, Outcome, run_cells
 from .hidden_state import unbound_names
-from .verify_plan import Planned, plan
-from .verify_run import NOT_RUN, Outcome, run_cells
+from .plan import Planned, plan
 
 CELL_TIMEOUT = 60.0  # seconds per cell
 MAX_SECONDS = 600.0  # for the whole verification
@@ -66,7 +66,7 @@ def verify_command(magics, rest: str):
     """``%codeact verify`` (subcommands.py): prints the report, returns nothing."""
     from IPython.core.error import UsageError
 
-    from .trace_store import kernel_notebook_path
+    from ..trace.stored import kernel_notebook_path
 
     path, cell_timeout, max_seconds = _arguments(rest, UsageError)
     if path is None:
@@ -167,7 +167,7 @@ def _cell_of(planned: Planned) -> str:
 def _normalized(outputs: list[dict] | None) -> list[tuple[str, str]]:
     """Outputs as (kind, text) with what changes between runs of the same code left out:
     execution counts, object addresses, split streams, binary payloads (only their type)."""
-    from .trace import MIME
+    from ..trace.build import MIME
 
     items: list[tuple[str, str]] = []
     for output in outputs or []:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .verify_plan import Planned
+from .plan import Planned
 
 NOT_RUN = "not run"
 

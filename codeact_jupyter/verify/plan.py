@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .subcommands import COMMANDS
-from .trace_store import traces_in
+from ..magics.commands import COMMANDS
+from ..trace.stored import traces_in
 
 _TASK = re.compile(r"^\s*(?P<percent>%%?)codeact\b(?P<rest>[^\n]*)")
 

@@ -3,13 +3,15 @@
  * Collapsed it is one line ("Context: 14 cells, 9 variables, 2,310 tokens, 1 secret
  * withheld"); open, it lists each cell, output and variable, and the user can untick
  * parts: unticked parts are left out of the next task. The kernel builds the manifest
- * (codeact_jupyter/context_manifest.py, through panel.context_manifest); this only
+ * (codeact_jupyter/agent/preview.py, through panel.context_manifest); this only
  * renders it and remembers the unticked keys.
  */
 import { NotebookActions } from '@jupyterlab/notebook';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
+
+import { callKernel } from './call';
 
 export const MANIFEST_MIME = 'application/vnd.codeact.manifest+json';
 
@@ -111,16 +113,10 @@ export class ManifestModel {
     this._stale = false;
     this._changed.emit();
     const request = { ...source.request, exclude: this.excluded() };
-    const code =
-      "__import__('codeact_jupyter.panel', fromlist=['_']).context_manifest(" +
-      JSON.stringify(JSON.stringify(request)) +
-      ')';
     let manifest: IManifest | null = null;
     let error: string | null = null;
     try {
-      const future = source.kernel.requestExecute({
-        code,
-        store_history: false,
+      const future = callKernel(source.kernel, 'context_manifest', request, {
         allow_stdin: false,
         stop_on_error: false
       });

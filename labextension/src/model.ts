@@ -10,6 +10,7 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { CodeactBridge } from './bridge';
+import { callKernel } from './call';
 import { CONFIRM_PROMPT_PREFIX } from './events';
 import { notebookDocument } from './document';
 import { IHistoryEntry, readHistory } from './history';
@@ -169,15 +170,12 @@ export class PanelModel {
       exclude: this.manifest.excluded(),
       conversation: this.conversationId ?? 'new'
     };
-    // A JSON string literal is a valid Python string literal.
-    const code =
-      "__import__('codeact_jupyter.panel', fromlist=['_']).run_panel_task(" +
-      JSON.stringify(JSON.stringify(request)) +
-      ')';
     const activeCell = panel.content.activeCell;
-    const future = kernel.requestExecute(
-      { code, store_history: false, allow_stdin: true, stop_on_error: false },
-      true,
+    const future = callKernel(
+      kernel,
+      'run_panel_task',
+      request,
+      { allow_stdin: true, stop_on_error: false },
       activeCell ? { cellId: activeCell.model.id } : {}
     );
     this._future = future;

@@ -1,7 +1,7 @@
 /**
  * What each step changed in the kernel: the observation event carries it as the kernel
  * words it (`changes_text`, NamespaceChanges.summary() of
- * codeact_jupyter/namespace_changes.py); a small line under the step's cell shows it.
+ * codeact_jupyter/kernel/namespace_changes.py); a small line under the step's cell shows it.
  */
 import type { Cell } from '@jupyterlab/cells';
 import type { INotebookTracker } from '@jupyterlab/notebook';

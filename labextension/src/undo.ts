@@ -2,7 +2,7 @@
  * Undo in JupyterLab, and what each step changed.
  *
  * - The side panel's Undo button sends an execute request that calls
- *   `codeact_jupyter.undo.panel_undo(run_id)`; the kernel puts its namespace back and
+ *   `codeact_jupyter.panel.undo_run`; the kernel puts its namespace back and
  *   prints what it did, which the panel shows under the run.
  * - Whoever asked for the undo (the button or `%codeact undo` in a cell), the kernel then
  *   opens a comm on target `codeact_undo` with the run's id, its steps' code and its
@@ -21,6 +21,7 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { CodeactBridge } from './bridge';
+import { callKernel } from './call';
 import type { CellMark, CodeactEvent } from './events';
 import type { RunModel } from './run';
 import { showStepChanges } from './stepchanges';
@@ -77,15 +78,12 @@ export class RunUndo {
     state.busy = true;
     state.kernelText = '';
     this._changed.emit();
-    const code =
-      "__import__('codeact_jupyter.undo', fromlist=['_']).panel_undo(" +
-      JSON.stringify(run.runId) +
-      ')';
-    const future = kernel.requestExecute({
-      code,
-      store_history: false,
-      stop_on_error: false
-    });
+    const future = callKernel(
+      kernel,
+      'undo_run',
+      { run_id: run.runId },
+      { stop_on_error: false }
+    );
     future.onIOPub = msg => {
       if (msg.header.msg_type === 'stream') {
         state.kernelText += (msg as KernelMessage.IStreamMsg).content.text;

@@ -1,13 +1,14 @@
 /**
  * The "Verify" button of a finished run in the side panel: runs `%codeact verify` on the
  * notebook as the browser has it (saved or not) with one execute request that calls
- * `codeact_jupyter.verify.verify_document`. The kernel runs the cells in a fresh kernel
+ * `codeact_jupyter.panel.verify_document`. The kernel runs the cells in a fresh kernel
  * (the live one and the file are never changed) and prints progress, then a report, which
  * shows here as it comes. Stop (an interrupt) ends it.
  */
 import type { KernelMessage } from '@jupyterlab/services';
 import * as React from 'react';
 
+import { callKernel } from './call';
 import type { RunModel } from './run';
 
 type State = 'idle' | 'running' | 'done';
@@ -29,12 +30,7 @@ export function VerifyButton({ run }: { run: RunModel }): JSX.Element {
       notebook: withoutBinaries(context.model.toJSON()),
       name: context.path.split('/').pop() ?? context.path
     };
-    // A JSON string literal is a valid Python string literal.
-    const code =
-      "__import__('codeact_jupyter.verify', fromlist=['_']).verify_document(" +
-      JSON.stringify(JSON.stringify(request)) +
-      ')';
-    const future = kernel.requestExecute({ code, store_history: false });
+    const future = callKernel(kernel, 'verify_document', request);
     future.onIOPub = msg => {
       const said = outputText(msg);
       if (said) {

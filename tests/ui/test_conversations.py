@@ -8,7 +8,7 @@ import pytest
 from chat_server import ChatServer
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from codeact_jupyter.transcript_fit import FOLLOW_UP_HEADER
+from codeact_jupyter.agent.transcript_fit import FOLLOW_UP_HEADER
 
 PANEL = ".jp-codeact-panel"
 

@@ -36,7 +36,7 @@ def test_a_magic_runs_trace_lands_in_the_task_cells_metadata_and_is_saved(lab, p
     assert not any("application/vnd.codeact.trace+json" in o.get("data", {}) for o in task["outputs"])
     # The kernel knows its notebook (__session__): `#RUN_ID` finds the saved run there.
     found = lab.kernel_output(
-        page, "from codeact_jupyter.trace_store import resolve_reference\n"
+        page, "from codeact_jupyter.trace.stored import resolve_reference\n"
               f"print(resolve_reference('#{trace['run_id']}', get_ipython().user_ns)[1])")
     assert found == f"traced.ipynb#{trace['run_id']}\n"
 

@@ -18,9 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
-from .base import BackendConfig, BackendError, Message, Usage
+from ..base import BackendConfig, BackendError, Message, Usage
 from .chat_templates import resolve_setting
-from .llama_hub import DEFAULT_MODEL, resolve_model_path
+from .hub import DEFAULT_MODEL, resolve_model_path
 
 __all__ = ["LlamaBackend", "unload", "DEFAULT_MODEL"]
 
@@ -29,7 +29,7 @@ class LlamaBackend:
     name = "llama"
 
     def __init__(self, config: BackendConfig):
-        from ..model_host import get_host
+        from .host import get_host
 
         extras = dict(config.extras or {})
         path = resolve_model_path(config.model)
@@ -69,7 +69,7 @@ class LlamaBackend:
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
         """Yield the reply as the host writes it. A Stop (KeyboardInterrupt) while waiting
         tells the host to cancel between two tokens; it keeps its KV cache."""
-        from ..message_content import text_only
+        from ..messages import text_only
 
         self.last_usage = None  # text only: image parts never reach a local model (docs/llama.md)
         for message in self.host.stream("generate", messages=text_only(messages), stop=list(stop)):
@@ -83,7 +83,7 @@ class LlamaBackend:
 
 def unload() -> bool:
     """End the model host, freeing the model (weights, KV cache, GPU memory)."""
-    from ..model_host import stop_host
+    from .host import stop_host
 
     return stop_host()
 

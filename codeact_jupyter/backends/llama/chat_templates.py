@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import BackendError
+from ..base import BackendError
 
 CHATML = (
     "{% for message in messages %}"

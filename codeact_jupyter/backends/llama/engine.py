@@ -31,12 +31,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .base import BackendConfig, BackendError, Message, Usage
+from ..base import BackendConfig, BackendError, Message, Usage
 from .chat_templates import choose_template
-from .llama_gguf import read_gguf_info
-from .llama_hub import resolve_model_path
-from .llama_model import LoadOptions, get_model, plan_device, unload, validate_grammar
-from .llama_prompt import PromptBuilder
+from .gguf import read_gguf_info
+from .hub import resolve_model_path
+from .model import LoadOptions, get_model, plan_device, unload, validate_grammar
+from .prompt import PromptBuilder
 
 __all__ = ["LlamaEngine", "unload", "DEFAULT_N_CTX_CAP"]
 
@@ -169,7 +169,7 @@ class LlamaEngine:
 
 def default_grammar() -> str:
     """The packaged GBNF grammar: thoughts plus one ``<execute>`` block, or a plain answer."""
-    prompts = resources.files("codeact_jupyter").joinpath("prompts")
+    prompts = resources.files("codeact_jupyter").joinpath("agent", "prompts")
     return prompts.joinpath(GRAMMAR_RESOURCE).read_text("utf-8")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .base import BackendError
+from ..base import BackendError
 
 GGUF_MAGIC = b"GGUF"
 

@@ -19,7 +19,7 @@ import os
 import re
 from pathlib import Path
 
-from .base import BackendError
+from ..base import BackendError
 
 # The q8_0 GGUF that the CodeAct authors published for llama.cpp (the model card is in
 # their repository's README: "pre-converted quantized version (q8_0)").
@@ -75,7 +75,9 @@ def download(repo_id: str, filename: str) -> Path:
     import inspect
 
     import huggingface_hub
-    from huggingface_hub import utils as errors  # also where versions before 0.24 keep them
+    from huggingface_hub import (
+        utils as errors,  # also where versions before 0.24 keep them
+    )
 
     cached = huggingface_hub.try_to_load_from_cache(repo_id, filename)
     if isinstance(cached, str) and os.path.isfile(cached):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import BackendError
+from ..base import BackendError
 from .cpu_threads import physical_cores
-from .llama_gguf import GGUFInfo
+from .gguf import GGUFInfo
 
 # llama.cpp's own log lines (loading, buffer sizes, timings). The model host turns them on:
 # its standard error is a log file. Elsewhere (tests, benchmarks) they stay quiet.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import BackendError
+from ..base import BackendError
 from .chat_templates import CHATML
-from .llama_context import ContextTokens, token_piece
+from .kv_tokens import ContextTokens, token_piece
 
 # End-of-turn texts that also stop a reply when they appear as plain text.
 _END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")

@@ -10,7 +10,7 @@ import time
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from .base import BackendError
+from ..base import BackendError
 
 CHECK = "Check the URL and the server's log."
 

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .base import BackendConfig, OutOfReplies, Usage, approx_tokens
-from .replay_divergence import check_step
-from .replay_file import ReplayScript, find_replay_file, load_script
-from ..trace_store import is_reference
+from ...trace.stored import is_reference
+from ..base import BackendConfig, BackendError, OutOfReplies, Usage, approx_tokens
+from .divergence import check_step
+from .file import ReplayScript, find_replay_file, load_script
 
 CHUNK_CHARS = 8
 
@@ -91,11 +91,15 @@ def load_replies(path: str | None) -> list[str]:
 def _stored_run(model: str) -> tuple[ReplayScript, str]:
     from IPython import get_ipython
 
-    from ..trace_store import resolve_reference
-    from .replay_trace import script_from_trace
+    from ...errors import TaskError
+    from ...trace.stored import resolve_reference
+    from .from_trace import script_from_trace
 
     shell = get_ipython()
-    trace, source = resolve_reference(model, getattr(shell, "user_ns", None))
+    try:
+        trace, source = resolve_reference(model, getattr(shell, "user_ns", None))
+    except TaskError as exc:  # the loop ends a task on a backend's error: say it as one
+        raise BackendError(str(exc)) from None
     return script_from_trace(trace, source), source
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 
-from .base import BackendError
+from ..base import BackendError
 
 FAILED = ("error", "timeout")
 # Import names whose package on PyPI has another name.

@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import BackendError
+from ..base import BackendError
 
 VERSION = 2
 STATUSES = ("ok", "error", "timeout", "skipped", "interrupted")
@@ -49,7 +49,7 @@ class ReplayScript:
 
 def bundled(name: str) -> Path:
     """A demo shipped with the package, e.g. ``--model quickstart``."""
-    return Path(__file__).resolve().parents[1] / "replays" / f"{name}.json"
+    return Path(__file__).resolve().parents[2] / "replays" / f"{name}.json"
 
 
 def find_replay_file(name: str | None) -> tuple[Path, bool]:

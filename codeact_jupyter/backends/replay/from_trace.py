@@ -6,14 +6,14 @@ does (replay_divergence.py): a shared notebook reproduces its agent runs with no
 """
 from __future__ import annotations
 
-from .base import BackendError
-from .replay_file import ReplayScript
+from ..base import BackendError
+from .file import ReplayScript
 
 
 def script_from_trace(trace: dict, source: str) -> ReplayScript:
     """The replies of a traced run, each with the status its step had. Replies pair with
     steps by their code, in order, exactly as ``Run.save_replay`` pairs them."""
-    from ..run import Run, Step
+    from ...agent.run import Run, Step
 
     messages = [m for m in trace.get("messages") or [] if isinstance(m, dict)]
     steps = [Step(code=str(s.get("code", "")), observation="", status=str(s.get("status", "")))

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Iterator
 
-from ..backends.base import BackendError
+from ...base import BackendError
 from .logs import log_path, tail
 from .protocol import LineReader, encode, write_all
 
@@ -34,7 +34,7 @@ class ModelHost:
         self.log_path = log_path()
         self._log = open(self.log_path, "ab", buffering=0)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "codeact_jupyter.model_host.server"],
+            [sys.executable, "-m", "codeact_jupyter.backends.llama.host.server"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             # Its own session: a Stop (SIGINT to the kernel's process group) or a terminal's
             # Ctrl-C must not kill it; Stop reaches it as a cancel request instead.

@@ -1,4 +1,4 @@
-"""The model host's own process: ``python -m codeact_jupyter.model_host.server``.
+"""The model host's own process: ``python -m codeact_jupyter.backends.llama.host.server``.
 
 It loads a GGUF model with llama-cpp-python and answers the kernel's requests (protocol.py)
 on its standard input and output. Everything native code prints lands in the log file the
@@ -79,7 +79,7 @@ class Host:
         if op == "load":
             return self.load(request["config"])
         if op == "unload":
-            from ..backends.llama_model import unload
+            from ..model import unload
 
             self.engine = self.engine_config = None
             return {"unloaded": unload()}
@@ -92,8 +92,8 @@ class Host:
         return {"error": f"Unknown request {op!r} for the model host."}
 
     def load(self, config: dict) -> dict:
-        from ..backends.base import BackendConfig
-        from ..backends.llama_engine import LlamaEngine
+        from ...base import BackendConfig
+        from ..engine import LlamaEngine
 
         if self.engine is None or self.engine_config != config:
             self.engine = None
@@ -132,7 +132,7 @@ class Host:
 
     @staticmethod
     def error_text(exc: Exception) -> str:
-        from ..backends.base import BackendError
+        from ...base import BackendError
 
         if isinstance(exc, BackendError):
             return str(exc)
@@ -168,7 +168,7 @@ def main() -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s codeact model host: %(message)s")
     log.info("started, pid %d, python %s", os.getpid(), sys.version.split()[0])
-    from ..backends import llama_model
+    from .. import model as llama_model
 
     llama_model.VERBOSE = True  # llama.cpp's own log lines go to the log file
     host = Host(out_fd)

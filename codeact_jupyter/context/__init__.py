@@ -1,0 +1,1 @@
+"""What the model is told about the notebook: cells, variables, the window, redaction."""
