@@ -1,6 +1,6 @@
 """The browser's one door: every function the JupyterLab extension calls in the kernel.
 
-The extension calls these by name (labextension/src/call.ts): a panel task
+The extension calls these by name (labextension/src/kernel/call.ts): a panel task
 (:func:`run_panel_task`, with its settings and the browser's notebook document; the same
 runner as the magic's runs it, and the same comm, lab.bridge, carries its events back), the
 context it would send, Undo and Verify. This module stays where it is: the browser runs in

@@ -33,7 +33,7 @@ def quoted_addresses() -> list[tuple[str, str]]:
     """(address, file) for each quoted ``codeact_jupyter.…`` string of the package, the
     extension's source and pyproject.toml."""
     files = [p for p in PACKAGE.rglob("*.py") if "eval_suite" not in p.parts]
-    files += sorted((ROOT / "labextension" / "src").glob("*.ts*")) + [ROOT / "pyproject.toml"]
+    files += sorted((ROOT / "labextension" / "src").rglob("*.ts*")) + [ROOT / "pyproject.toml"]
     found = []
     for path in files:
         for address in ADDRESS.findall(path.read_text(encoding="utf-8")):
@@ -57,7 +57,7 @@ def test_the_scan_finds_the_tables_it_is_meant_to_check():
 
 
 def test_every_function_the_extension_calls_in_the_kernel_exists():
-    source = (ROOT / "labextension" / "src" / "call.ts").read_text(encoding="utf-8")
+    source = (ROOT / "labextension" / "src" / "kernel" / "call.ts").read_text(encoding="utf-8")
     door = re.search(r"KERNEL_DOOR = '([\w.]+)'", source).group(1)
     union = re.search(r"type KernelFunction =([^;]+);", source).group(1)
     functions = re.findall(r"'(\w+)'", union)

@@ -1,8 +1,8 @@
 """The notebook ``codeact run`` writes: the input's cells with their outputs, then the task
 cell, a code cell per step and a Markdown cell for the answer, as the JupyterLab extension
-mirrors a run (labextension/src/cells.ts), with the same cell metadata; the run's trace in
+mirrors a run (labextension/src/notebook/cells.ts), with the same cell metadata; the run's trace in
 the task cell's metadata (key ``codeact_trace``, as for a magic run: docs/trace.md) and the task in the notebook's task history
-(``metadata.codeact.tasks``, labextension/src/history.ts)."""
+(``metadata.codeact.tasks``, labextension/src/notebook/history.ts)."""
 from __future__ import annotations
 
 import datetime as _dt

@@ -12,7 +12,7 @@ of its names; otherwise it is refused and the later runs are named: undo them fi
 
 In JupyterLab the kernel also tells the browser (comm target ``codeact_undo``, never
 waiting for it), which removes the cells it inserted for the run, keeping any the user
-edited since (labextension/src/undo.ts).
+edited since (labextension/src/notebook/undo.ts).
 """
 from __future__ import annotations
 

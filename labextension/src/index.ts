@@ -13,11 +13,11 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { announceBeforeTasks } from './announce';
-import { CodeactBridge } from './bridge';
-import { CellMirror } from './cells';
-import { DEFAULT_SETTINGS, ISettings } from './model';
-import { CodeactPanel } from './panel';
+import { announceBeforeTasks } from './kernel/announce';
+import { CodeactBridge } from './kernel/bridge';
+import { CellMirror } from './notebook/cells';
+import { DEFAULT_SETTINGS, ISettings } from './panel/model';
+import { CodeactPanel } from './panel/panel';
 
 const PLUGIN_ID = 'codeact-jupyter:plugin';
 

@@ -4,8 +4,8 @@
  */
 import * as React from 'react';
 
-import type { RunModel } from './run';
-import type { RunUndo } from './undo';
+import type { RunModel } from '../kernel/run';
+import type { RunUndo } from '../notebook/undo';
 
 export function UndoBar(props: {
   run: RunModel;

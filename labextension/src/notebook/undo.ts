@@ -20,10 +20,10 @@ import type {
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { CodeactBridge } from './bridge';
-import { callKernel } from './call';
-import type { CellMark, CodeactEvent } from './events';
-import type { RunModel } from './run';
+import type { CodeactBridge } from '../kernel/bridge';
+import { callKernel } from '../kernel/call';
+import type { CellMark, CodeactEvent } from '../kernel/events';
+import type { RunModel } from '../kernel/run';
 import { showStepChanges } from './stepchanges';
 
 export const UNDO_COMM_TARGET = 'codeact_undo';

@@ -7,7 +7,7 @@
  */
 import type { INotebookModel } from '@jupyterlab/notebook';
 
-import type { Origin } from './events';
+import type { Origin } from '../kernel/events';
 
 export const CELL_KEY = 'codeact_trace';
 export const NOTEBOOK_KEY = 'codeact_traces';

@@ -7,7 +7,7 @@
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import * as React from 'react';
 
-import type { RunModel } from './run';
+import type { RunModel } from '../kernel/run';
 
 /** Which conversation a notebook's next panel task continues. */
 export class Conversations {

@@ -8,15 +8,15 @@ import type { ICodeCellModel } from '@jupyterlab/cells';
 import type { SharedCell } from '@jupyter/ydoc';
 import type { INotebookModel } from '@jupyterlab/notebook';
 
-import type { CodeactBridge } from './bridge';
+import type { CodeactBridge } from '../kernel/bridge';
 import type {
   CodeactEvent,
   CellMark,
   ICodeAction,
   IObservation
-} from './events';
+} from '../kernel/events';
 import { recordRun } from './history';
-import type { RunModel } from './run';
+import type { RunModel } from '../kernel/run';
 
 export class CellMirror {
   constructor(bridge: CodeactBridge) {

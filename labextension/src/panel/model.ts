@@ -9,14 +9,14 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { CodeactBridge } from './bridge';
-import { callKernel } from './call';
-import { CONFIRM_PROMPT_PREFIX } from './events';
-import { notebookDocument } from './document';
-import { IHistoryEntry, readHistory } from './history';
+import type { CodeactBridge } from '../kernel/bridge';
+import { callKernel } from '../kernel/call';
+import { CONFIRM_PROMPT_PREFIX } from '../kernel/events';
+import { notebookDocument } from '../kernel/document';
+import { IHistoryEntry, readHistory } from '../notebook/history';
 import { ManifestModel } from './manifest';
-import type { RunModel } from './run';
-import { RunUndo } from './undo';
+import type { RunModel } from '../kernel/run';
+import { RunUndo } from '../notebook/undo';
 import { Conversations } from './thread';
 
 /** The user's settings (schema/plugin.json); empty values leave the kernel's own. */

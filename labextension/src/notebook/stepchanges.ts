@@ -6,8 +6,8 @@
 import type { Cell } from '@jupyterlab/cells';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 
-import type { CellMark, IObservation } from './events';
-import type { RunModel } from './run';
+import type { CellMark, IObservation } from '../kernel/events';
+import type { RunModel } from '../kernel/run';
 
 /** A small line under the step's cell (not an output: nothing is saved in the file). */
 export function showStepChanges(

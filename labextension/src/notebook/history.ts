@@ -4,7 +4,7 @@
  */
 import type { INotebookModel } from '@jupyterlab/notebook';
 
-import type { RunModel } from './run';
+import type { RunModel } from '../kernel/run';
 
 export interface IHistoryEntry {
   run_id: string;

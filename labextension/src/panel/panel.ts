@@ -6,7 +6,7 @@ import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon, SidePanel } from '@jupyterlab/ui-components';
 import { Panel } from '@lumino/widgets';
 
-import type { CodeactBridge } from './bridge';
+import type { CodeactBridge } from '../kernel/bridge';
 import { PanelModel } from './model';
 import { CodeactView } from './widget';
 

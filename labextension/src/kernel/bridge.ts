@@ -15,7 +15,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { COMM_TARGET, IRunHeader, isBridgeMessage } from './events';
 import { RunModel } from './run';
-import { keepTrace, traceOf } from './trace';
+import { keepTrace, traceOf } from '../notebook/trace';
 
 export class CodeactBridge {
   constructor(tracker: INotebookTracker) {

@@ -6,9 +6,9 @@
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import * as React from 'react';
 
-import type { IHistoryEntry } from './history';
-import type { RunItem, RunModel } from './run';
-import type { RunUndo } from './undo';
+import type { IHistoryEntry } from '../notebook/history';
+import type { RunItem, RunModel } from '../kernel/run';
+import type { RunUndo } from '../notebook/undo';
 import { UndoBar } from './undoview';
 import { VerifyButton } from './verify';
 

@@ -11,7 +11,7 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import { callKernel } from './call';
+import { callKernel } from '../kernel/call';
 
 export const MANIFEST_MIME = 'application/vnd.codeact.manifest+json';
 

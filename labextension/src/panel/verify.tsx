@@ -8,8 +8,8 @@
 import type { KernelMessage } from '@jupyterlab/services';
 import * as React from 'react';
 
-import { callKernel } from './call';
-import type { RunModel } from './run';
+import { callKernel } from '../kernel/call';
+import type { RunModel } from '../kernel/run';
 
 type State = 'idle' | 'running' | 'done';
 
