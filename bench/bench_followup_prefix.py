@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from codeact_jupyter.context.parts import cells_from_document, render_cell  # noqa: E402
+from codeact_jupyter.context.cells import cells_from_document, render_cell  # noqa: E402
 from codeact_jupyter.events import TextDelta, TurnStarted  # noqa: E402
 
 TASKS = ["find the month with the highest revenue", "now show it as a bar chart",

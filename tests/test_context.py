@@ -1,6 +1,8 @@
 """The notebook as the model first sees it."""
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.context.parts import build_context, cells_from_document
+from codeact_jupyter.context.cells import cells_from_document
+from codeact_jupyter.context.parts import build_context
+from codeact_jupyter.context.source import NotebookSource
 from codeact_jupyter.context.variables import describe_value, summarize_variables
 
 
@@ -9,7 +11,7 @@ def test_earlier_cells_results_and_errors_are_in_the_context(ip):
     ip.run_cell("a * 2", store_history=True)
     ip.run_cell("undefined_name", store_history=True)
     errors = ip.magics_manager.registry["CodeActMagics"].error_log.errors
-    text = build_context(ip, 3000, approx_tokens, errors=errors)
+    text = build_context(NotebookSource(ip, errors=errors), 3000, approx_tokens)
     assert "a = 21" in text and "Out[" in text and ": 42]" in text
     assert "NameError: name 'undefined_name' is not defined" in text
     assert "a: int = 21" in text
@@ -18,7 +20,7 @@ def test_earlier_cells_results_and_errors_are_in_the_context(ip):
 def test_the_budget_keeps_the_most_recent_cells(ip):
     for i in range(200):
         ip.run_cell(f"v{i} = {i}  # " + "padding " * 20, store_history=True)
-    text = build_context(ip, 600, approx_tokens)
+    text = build_context(NotebookSource(ip), 600, approx_tokens)
     assert "v199 = 199" in text
     assert "v0 = 0  #" not in text
     assert "earlier cells left out" in text
@@ -70,10 +72,10 @@ def test_a_small_local_model_still_fits_a_long_notebook(ip, tmp_path):
     system prompt and a reply, instead of overflowing it on the first turn."""
     from tiny_gguf import write_tiny_gguf
 
+    from codeact_jupyter.agent.settings import TaskSettings
+    from codeact_jupyter.agent.task import run_task
     from codeact_jupyter.backends import BackendConfig
     from codeact_jupyter.backends.llama.backend import unload
-    from codeact_jupyter.agent.task import run_task
-    from codeact_jupyter.agent.settings import TaskSettings
 
     for i in range(40):
         ip.run_cell(f"value_{i} = '{'x' * 200}'", store_history=True)

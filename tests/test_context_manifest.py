@@ -6,6 +6,7 @@ import pytest
 
 import codeact_jupyter
 from codeact_jupyter.agent.preview import build_manifest
+from codeact_jupyter.context.source import NotebookSource
 from codeact_jupyter.magics.codeact import resolve_settings
 
 SECRET = "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"  # fake, in the real format
@@ -18,7 +19,7 @@ def test_the_manifest_is_exactly_what_the_next_task_sends(ip, replay):
     ip.run_cell(f"api_key = '{SECRET}'", store_history=True)
     ip.run_cell("sales = [3, 4]\nsum(sales)", store_history=True)
     ip.run_cell("# codeact: private\nnotes = 'my private notes'", store_history=True)
-    manifest = build_manifest(ip, "total the sales", resolve_settings(ip, {}))
+    manifest = build_manifest(NotebookSource.of(ip), "total the sales", resolve_settings(ip, {}))
     ip.run_cell(f"%codeact --model {replay(['Seven.'])} total the sales", store_history=True)
     sent = codeact_jupyter.last_run().messages
     assert [manifest.system, manifest.first_message] == [sent[0]["content"], sent[1]["content"]]

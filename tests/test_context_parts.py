@@ -6,14 +6,14 @@ import codeact_jupyter
 from codeact_jupyter.backends.base import approx_tokens
 from codeact_jupyter.context.parts import build_context, context_parts, render_context
 from codeact_jupyter.context.redaction import Redactor
-
+from codeact_jupyter.context.source import NotebookSource
 
 pytestmark = pytest.mark.usefixtures("forget_cells")  # fake secrets stay in this test
 
 
 def parts_of(ip, budget=3000, **options):
     errors = ip.magics_manager.registry["CodeActMagics"].error_log.errors
-    return context_parts(ip, budget, approx_tokens, errors=errors,
+    return context_parts(NotebookSource(ip, errors=errors), budget, approx_tokens,
                          redactor=Redactor.for_task(ip.user_ns, environ={}), **options)
 
 
@@ -35,7 +35,7 @@ def test_each_cell_output_error_and_variable_is_a_part_and_they_render_to_the_co
     assert f"\n\n[In [{n}]]\na = 21\n\n[In [{n + 1}]]\na * 2\n[Out[{n + 1}]: 42]\n\n" in text
     assert text.endswith("Live variables in the kernel:\na: int = 21")
     errors = ip.magics_manager.registry["CodeActMagics"].error_log.errors
-    assert text == build_context(ip, 3000, approx_tokens, errors=errors,
+    assert text == build_context(NotebookSource(ip, errors=errors), 3000, approx_tokens,
                                  redactor=Redactor.for_task(ip.user_ns, environ={}))
 
 
@@ -84,7 +84,7 @@ def test_a_private_cell_in_the_browsers_document_by_tag_or_first_line(ip):
         {"cell_type": "code", "source": "y = 2", "execution_count": 2, "metadata": {},
          "outputs": [{"output_type": "stream", "name": "stdout", "text": "TAGGED"}]},
     ]}
-    text = render_context(context_parts(ip, 3000, approx_tokens, notebook=doc))
+    text = render_context(context_parts(NotebookSource(ip, doc), 3000, approx_tokens))
     assert "x = 1" not in text and "my notes" not in text
     assert "[In [2]]\ny = 2\n[TAGGED]" in text
 

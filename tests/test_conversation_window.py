@@ -2,6 +2,7 @@
 moves (leaving headroom) only when the cells no longer fit."""
 from codeact_jupyter.backends.base import approx_tokens
 from codeact_jupyter.context.parts import build_context
+from codeact_jupyter.context.source import NotebookSource
 from codeact_jupyter.context.window import CellWindow
 
 
@@ -12,7 +13,7 @@ def document(n: int) -> dict:
 
 def test_tasks_share_the_contexts_beginning_until_it_overflows_then_it_moves_with_headroom(ip):
     window = CellWindow()
-    texts = [build_context(ip, 200, approx_tokens, notebook=document(n), window=window)
+    texts = [build_context(NotebookSource(ip, document(n)), 200, approx_tokens, window=window)
              for n in range(10, 30)]
     cells_part = [t.rsplit("\n\n", 1)[0] for t in texts]  # the variables come last
     moves = [i for i in range(1, len(texts)) if not cells_part[i].startswith(cells_part[i - 1])]
@@ -23,13 +24,13 @@ def test_tasks_share_the_contexts_beginning_until_it_overflows_then_it_moves_wit
 
 
 def test_without_a_window_the_most_recent_cells_that_fit_are_kept(ip):
-    text = build_context(ip, 120, approx_tokens, notebook=document(30))
+    text = build_context(NotebookSource(ip, document(30)), 120, approx_tokens)
     assert "value_29" in text and "value_0 " not in text and "earlier cells left out" in text
 
 
 def test_fewer_cells_than_before_start_the_window_again(ip):
     window = CellWindow()
-    build_context(ip, 120, approx_tokens, notebook=document(40), window=window)
+    build_context(NotebookSource(ip, document(40)), 120, approx_tokens, window=window)
     assert window.first > 0
-    text = build_context(ip, 120, approx_tokens, notebook=document(3), window=window)
+    text = build_context(NotebookSource(ip, document(3)), 120, approx_tokens, window=window)
     assert "value_0" in text and window.first == 0

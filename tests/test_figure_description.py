@@ -230,7 +230,7 @@ def test_the_context_shows_an_earlier_cells_figure_as_its_short_description(ip, 
 
 
 def test_the_document_context_reads_the_description_from_output_metadata():
-    from codeact_jupyter.context.parts import cells_from_document
+    from codeact_jupyter.context.cells import cells_from_document
 
     notebook = {"cells": [{"cell_type": "code", "source": "plot()", "execution_count": 1,
                            "outputs": [figure_output('Figure 640x480 px, 1 axes\nAxes 1 "Sales"\n' + "  x" * 400)]}]}

@@ -7,7 +7,9 @@ from nbclient import NotebookClient
 
 import codeact_jupyter
 from codeact_jupyter.backends.base import approx_tokens
-from codeact_jupyter.context.parts import build_context, cells_from_history
+from codeact_jupyter.context.cells import cells_from_history
+from codeact_jupyter.context.parts import build_context
+from codeact_jupyter.context.source import NotebookSource
 
 
 def context_of(run) -> str:
@@ -56,7 +58,7 @@ def test_an_unstored_cells_error_is_not_pinned_on_the_next_cell(ip):
     ip.run_cell("raise ValueError('from an unstored cell')", store_history=False)
     ip.run_cell("fine = 2", store_history=True)
     errors = ip.magics_manager.registry["CodeActMagics"].error_log.errors
-    text = build_context(ip, 3000, approx_tokens, errors=errors)
+    text = build_context(NotebookSource(ip, errors=errors), 3000, approx_tokens)
     assert "from an unstored cell" not in text
     assert "fine = 2" in text
 

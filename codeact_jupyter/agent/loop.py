@@ -10,19 +10,8 @@ from typing import Callable, Iterator, Protocol
 from ..backends.base import Backend, BackendError, OutOfReplies, Waiting
 from ..backends.messages import content_text
 from ..context.redaction import NO_REDACTION, Redactor
-from ..events import (
-    Answer,
-    CodeAction,
-    Done,
-    Error,
-    Event,
-    Notice,
-    Observation,
-    TaskStarted,
-    TextDelta,
-    TurnStarted,
-    TurnStats,
-)
+from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
+                      TextDelta, TurnStarted, TurnStats)
 from ..figures.vision import Vision
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from ..backends.base import approx_tokens
 from ..backends.messages import content_text
 from ..context.parts import ContextPart, context_parts, render_context
+from ..context.source import NotebookSource
 from ..context.window import kernel_window
 from .settings import TaskSettings
 
@@ -56,21 +57,18 @@ class Manifest:
                 "parts": [asdict(p) for p in self.parts]}
 
 
-def build_manifest(shell, task: str, settings: TaskSettings, notebook: dict | None = None,
-                   errors=None, history_end=None) -> Manifest:
-    """The messages the next task would start with, as ``runner.run_task`` builds them."""
+def build_manifest(source: NotebookSource, task: str, settings: TaskSettings) -> Manifest:
+    """The messages the next task would start with, as ``agent.task.run_task`` builds them."""
     from .loop import CodeActLoop
     from .run import Run
-    from .task import _cell_records, task_redactor
+    from .task import task_redactor
 
-    if errors is None and history_end is None and notebook is None:
-        errors, history_end = _cell_records(shell)
-    redactor = task_redactor(shell, settings)
+    redactor = task_redactor(source.shell, settings)
     run = Run(run_id="manifest", task=redactor.redact(task.strip()))
     # A copy of the task's cell window (context_window.py): looking must not move it.
-    window = replace(kernel_window("document" if notebook else "history"))
-    parts = context_parts(shell, rough_budget(settings), approx_tokens, notebook, errors, history_end,
-                          redactor, settings.context, settings.context_exclude, window)
+    window = replace(kernel_window("document" if source.from_document else "history"))
+    parts = context_parts(source, rough_budget(settings), approx_tokens, redactor, settings.context,
+                          settings.context_exclude, window)
     # The loop's own first messages; building them needs neither the backend nor the kernel.
     loop = CodeActLoop(None, None, settings, run, redactor=redactor)
     loop.start_messages(render_context(parts))
@@ -87,7 +85,7 @@ def rough_budget(settings: TaskSettings) -> int:
     return max(0, min(settings.context_budget, (size - settings.backend_config.max_tokens) // 3))
 
 
-def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, history_end) -> str | None:
+def follow_up_text(source: NotebookSource, task: str, settings: TaskSettings) -> str | None:
     """What ``%%codeact -c TASK`` would send: the conversation so far (already sent, listed a
     line a message) and the new message, in full. None when there is nothing to continue."""
     from ..context.parts import shared_for_follow_up
@@ -97,12 +95,12 @@ def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, h
     conversation = last_conversation()
     if conversation is None or not conversation.messages:
         return None
-    redactor = task_redactor(shell, settings)
-    cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
-                                            settings.context_exclude, redactor.withholds)
+    redactor = task_redactor(source.shell, settings)
+    cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
+                                            redactor.withholds)
     *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),
                                   rough_budget(settings), approx_tokens,
-                                  present=set(getattr(shell, "user_ns", {})),
+                                  present=source.names(),
                                   cells_shared=settings.context in ("all", "cells"))
     message = redactor.redact(last["content"])
     sent = sum(approx_tokens(content_text(m["content"])) for m in earlier)
@@ -118,8 +116,8 @@ def follow_up_text(shell, task: str, settings: TaskSettings, notebook, errors, h
 def panel_manifest(shell, request: dict, settings: TaskSettings) -> dict:
     """The manifest for a side panel request (the same shape as ``panel.run_panel_task``'s),
     with the settings the panel resolved for it."""
-    manifest = build_manifest(shell, str(request.get("task") or ""), settings,
-                              notebook=request.get("notebook"))
+    manifest = build_manifest(NotebookSource.of(shell, request.get("notebook")),
+                              str(request.get("task") or ""), settings)
     return manifest.as_json()
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from ..backends import create_backend
-from ..context.cells import error_log_of
 from ..context.parts import build_context, shared_for_follow_up
 from ..context.redaction import Redactor
+from ..context.source import NotebookSource
 from ..context.window import kernel_window
 from ..errors import TaskError
 from ..events import Done, Error, Event, Notice, TaskStarted
@@ -61,14 +62,15 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
              notebook: dict | None = None, errors: dict[int, str] | None = None,
              confirm: Confirm | None = None, history_end: int | None = None,
              conversation: str | None = None) -> Run:
-    """``errors`` and ``history_end`` (see ``context_cells.ErrorLog``) default to the records the
-    loaded extension keeps for this shell. ``conversation``: None starts a new one, "last"
-    continues this kernel's latest, an id continues that one (conversation.py)."""
+    """``notebook``: the browser's document, when JupyterLab sent one; ``errors`` and
+    ``history_end`` (see ``context.cells.ErrorLog``) default to the records the loaded
+    extension keeps for this shell (context.source.NotebookSource). ``conversation``: None
+    starts a new one, "last" continues this kernel's latest, an id continues that one
+    (conversation.py)."""
     global _running
     if _running is not None:
         raise NestedTaskError("A codeact task is already running; a step cannot start another.")
-    if errors is None and history_end is None:
-        errors, history_end = _cell_records(shell)
+    source = NotebookSource.of(shell, notebook, errors, history_end)
     sinks = list(sinks)
     run = Run(run_id=uuid.uuid4().hex[:12], task=task, settings=settings_record(settings))
     remember(run)
@@ -77,25 +79,24 @@ def run_task(shell, task: str, settings: TaskSettings, sinks: Iterable[Sink],
     _running = run
     clock = RunClock(run)
     try:
-        _run(shell, run, settings, [clock, *sinks], notebook, errors, confirm, history_end,
-             thread, notice)
+        _run(source, run, settings, [clock, *sinks], confirm, thread, notice)
         clock.finish()
         record_run(run, sinks)
         return run
     finally:
         _running = None
-        _record(shell, run, thread, settings, notebook, errors)
+        # The notebook as it is now: the cells the task ran are before no running cell.
+        _record(replace(source, history_end=None), run, thread, settings)
 
 
-def _record(shell, run: Run, thread, settings: TaskSettings, notebook, errors) -> None:
+def _record(source: NotebookSource, run: Run, thread, settings: TaskSettings) -> None:
     """The conversation takes the task's transcript, and what the model may be shown of the
     notebook as it is now (by the same rules as a follow-up: private cells, --context)."""
     if not run.messages:
         return
     secret = run.redactor.withholds if run.redactor is not None else None
     try:
-        cells, variables = shared_for_follow_up(shell, notebook, errors, None, settings.context,
-                                                settings.context_exclude, secret)
+        cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude, secret)
         cells = [text for _, text in cells]
     except Exception:  # a follow-up then lists more as changed; the task itself is done
         log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
@@ -117,9 +118,9 @@ def record_run(run: Run, sinks: list[Sink]) -> None:
             log.warning("codeact: could not keep the run's trace", exc_info=True)
 
 
-def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, errors, confirm,
-         history_end, thread, notice) -> Run:
-    task = run.task
+def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[Sink], confirm,
+         thread, notice) -> Run:
+    task, shell = run.task, source.shell
 
     def emit(event: Event) -> None:
         for sink in sinks:
@@ -140,18 +141,16 @@ def _run(shell, run: Run, settings: TaskSettings, sinks: list[Sink], notebook, e
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         if thread.messages:  # a follow-up: what changed since, then the task
-            cells, variables = shared_for_follow_up(shell, notebook, errors, history_end, settings.context,
-                                                    settings.context_exclude, redactor.withholds)
+            cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
+                                                    redactor.withholds)
             loop.continue_messages(continuation(
                 thread, cells, variables, run.task, budget, backend.count_tokens,
-                present=set(getattr(shell, "user_ns", {})),
-                cells_shared=settings.context in ("all", "cells")))
+                present=source.names(), cells_shared=settings.context in ("all", "cells")))
         else:
-            loop.start_messages(build_context(shell, budget, backend.count_tokens, notebook=notebook,
-                                              errors=errors, history_end=history_end,
-                                              redactor=redactor, include=settings.context,
-                                              exclude=settings.context_exclude,
-                                              window=kernel_window("document" if notebook else "history")))
+            loop.start_messages(build_context(source, budget, backend.count_tokens, redactor=redactor,
+                                              include=settings.context, exclude=settings.context_exclude,
+                                              window=kernel_window("document" if source.from_document
+                                                                   else "history")))
         events = loop.events()
         for event in events:
             emit(event)
@@ -187,11 +186,6 @@ def task_redactor(shell, settings: TaskSettings) -> Redactor:
     return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
                              patterns=list(settings.redact_patterns), allow=settings.redact_allow,
                              enabled=settings.redact)
-
-
-def _cell_records(shell):
-    log = error_log_of(shell)
-    return (log.errors, log.history_end) if log is not None else (None, None)
 
 
 def context_budget(settings: TaskSettings, backend) -> int:

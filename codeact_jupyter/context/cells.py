@@ -11,14 +11,8 @@ from dataclasses import dataclass
 
 from ..figures.formatter import cell_figures
 from ..kernel.jsonsafe import safe_str
-from ..kernel.outputs_text import (
-    human_size,
-    output_text,
-    short_description,
-    strip_ansi,
-    summarize_blobs,
-    truncate_middle,
-)
+from ..kernel.outputs_text import (human_size, output_text, short_description, strip_ansi,
+                                   summarize_blobs, truncate_middle)
 
 CELL_OUTPUT_CHARS = 600
 FIGURE_CHARS = 300  # an earlier cell's figure: its description, short (never its image)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from .cells import CellRecord, cells_from_document, cells_from_history, render_cell
-from .variables import variable_summaries
+from .cells import CellRecord, render_cell
+from .source import NotebookSource
 from .window import CellWindow
 
 CONTEXT_CHOICES = ("all", "cells", "vars", "none")  # what --context may share
@@ -43,36 +43,33 @@ class ContextPart:
     block: str = ""
 
 
-def shared_for_follow_up(shell, notebook: dict | None, errors: dict[int, str] | None,
-                        history_end: int | None, include: str = "all", exclude=(),
+def shared_for_follow_up(source: NotebookSource, include: str = "all", exclude=(),
                         secret_name=None) -> tuple[list[tuple[str, str]], list[str]]:
     """What a follow-up may tell the model about the notebook, by the same rules as a first
     message: (source, rendered) of the cells and the variable lines, leaving out what
     ``include`` does not share, unticked keys, private cells and the names they define."""
     exclude = set(exclude)
-    records = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    records = source.cells()
     private = {name for cell in records if cell.private for name in cell.defines}
     cells = [(cell.source, render_cell(cell)) for cell in records
              if not cell.private and cell.key not in exclude] if include in ("all", "cells") else []
-    variables = [line for name, line in variable_summaries(shell, secret_name=secret_name)
+    variables = [line for name, line in source.variables(secret_name=secret_name)
                  if name not in private and f"var:{name}" not in exclude] \
         if include in ("all", "vars") else []
     return cells, variables
 
 
-def build_context(shell, budget_tokens: int, count_tokens: Callable[[str], int],
-                  notebook: dict | None = None, errors: dict[int, str] | None = None,
-                  history_end: int | None = None, redactor=None, include: str = "all",
-                  exclude=(), window: CellWindow | None = None) -> str:
+def build_context(source: NotebookSource, budget_tokens: int, count_tokens: Callable[[str], int],
+                  redactor=None, include: str = "all", exclude=(),
+                  window: CellWindow | None = None) -> str:
     """The notebook context as one text: ``render_context(context_parts(...))``."""
-    return render_context(context_parts(shell, budget_tokens, count_tokens, notebook, errors,
-                                        history_end, redactor, include, exclude, window))
+    return render_context(context_parts(source, budget_tokens, count_tokens, redactor, include,
+                                        exclude, window))
 
 
-def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
-                  notebook: dict | None = None, errors: dict[int, str] | None = None,
-                  history_end: int | None = None, redactor=None, include: str = "all",
-                  exclude=(), window: CellWindow | None = None) -> list[ContextPart]:
+def context_parts(source: NotebookSource, budget_tokens: int, count_tokens: Callable[[str], int],
+                  redactor=None, include: str = "all", exclude=(),
+                  window: CellWindow | None = None) -> list[ContextPart]:
     """The notebook context, part by part, each redacted and counted as it will be sent.
 
     ``redactor``: the task's redaction.Redactor (None: nothing masked); ``include``: one of
@@ -85,14 +82,14 @@ def context_parts(shell, budget_tokens: int, count_tokens: Callable[[str], int],
     exclude = set(exclude)
     measure = _Measure(count_tokens, redactor)
     parts: list[ContextPart] = []
-    cells = cells_from_document(notebook) if notebook else cells_from_history(shell, errors, history_end)
+    cells = source.cells()
     private = {name for cell in cells if cell.private for name in cell.defines}
-    var_parts = variable_parts(shell, budget_tokens // 3, measure, exclude, private) \
+    var_parts = variable_parts(source, budget_tokens // 3, measure, exclude, private) \
         if include in ("all", "vars") else []
     remaining = budget_tokens - sum(p.tokens for p in var_parts if p.sent)
     if include in ("all", "cells"):
         parts += cell_parts(cells, remaining, measure, exclude, window)
-        if not notebook and any(p.sent and p.kind == "source" for p in parts):
+        if not source.from_document and any(p.sent and p.kind == "source" for p in parts):
             parts.append(measure.part("note", "note:printed", "", HISTORY_NOTE))
     else:
         parts.append(measure.part("note", "note:cells", "", "The user chose not to share the notebook's cells."))
@@ -155,12 +152,13 @@ def _cell_group(cell: CellRecord, measure, exclude: set) -> list[ContextPart]:
     return group
 
 
-def variable_parts(shell, budget_tokens: int, measure, exclude: set, private=frozenset()) -> list[ContextPart]:
+def variable_parts(source: NotebookSource, budget_tokens: int, measure, exclude: set,
+                   private=frozenset()) -> list[ContextPart]:
     """A heading and one part per live variable; past ``budget_tokens`` the middle ones are
     left out (the first and the last defined are kept). Names a private cell defines are
     left out altogether; unticked ones are listed, not sent."""
     secret = measure.redactor.withholds if measure.redactor is not None else None
-    lines = [(name, line) for name, line in variable_summaries(shell, secret_name=secret)
+    lines = [(name, line) for name, line in source.variables(secret_name=secret)
              if name not in private]
     if not lines:
         return []

@@ -21,13 +21,7 @@ from . import step_streams
 from .jsonsafe import safe_str
 from .namespace_changes import NamespaceChanges
 from .step_counts import StepCounts
-from .step_streams import (
-    DISPLAY_LIMIT,
-    StepOutput,
-    StepStream,
-    hide_frames,
-    release_logging,
-)
+from .step_streams import DISPLAY_LIMIT, StepOutput, StepStream, hide_frames, release_logging
 from .watchdog import WATCHDOG
 
 __all__ = ["DISPLAY_LIMIT", "KernelExecutor", "StepResult"]

@@ -11,18 +11,8 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import (
-    Bool,
-    CaselessStrEnum,
-    Enum,
-    Float,
-    Int,
-    List,
-    TraitError,
-    Unicode,
-    Union,
-    validate,
-)
+from traitlets import (Bool, CaselessStrEnum, Enum, Float, Int, List, TraitError, Unicode, Union,
+                       validate)
 
 from ..agent.settings import SettingsError, TaskSettings, check_limits
 from ..agent.settings import resolve_settings as resolve_task_settings

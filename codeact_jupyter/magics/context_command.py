@@ -7,6 +7,7 @@ def context_command(magics, rest_of_line: str) -> None:
     """``%codeact context [options] [TASK]``: print what the next task would send."""
     from ..agent.conversation import NO_CONVERSATION
     from ..agent.preview import build_manifest, follow_up_text
+    from ..context.source import NotebookSource
     from ..lab.mirror import announced_notebook
     from .options import split_line
 
@@ -18,13 +19,12 @@ def context_command(magics, rest_of_line: str) -> None:
     settings = magics.resolve(overrides)
     log = magics.error_log
     # In JupyterLab the extension sent the document with this cell, as a task's cell gets it.
-    notebook = announced_notebook()
+    source = NotebookSource(magics.shell, announced_notebook(), log.errors, log.history_end)
     if args.follow_up:
-        text = follow_up_text(magics.shell, parsed.task, settings, notebook, log.errors, log.history_end)
+        text = follow_up_text(source, parsed.task, settings)
         if text is not None:
             print(text)
             return
         print(NO_CONVERSATION)
-    manifest = build_manifest(magics.shell, parsed.task, settings, notebook=notebook,
-                              errors=log.errors, history_end=log.history_end)
+    manifest = build_manifest(source, parsed.task, settings)
     print(manifest.as_text())

@@ -15,19 +15,8 @@ import threading
 import time
 
 from ..agent.replies import EXECUTE_CLOSE, EXECUTE_OPEN
-from ..events import (
-    Answer,
-    CodeAction,
-    Done,
-    Error,
-    Event,
-    Notice,
-    Observation,
-    TaskStarted,
-    TextDelta,
-    TurnStarted,
-    TurnStats,
-)
+from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
+                      TextDelta, TurnStarted, TurnStats)
 from ..kernel.jsonsafe import jsonable, safe_text
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text

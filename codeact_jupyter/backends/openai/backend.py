@@ -14,14 +14,7 @@ from urllib.parse import urlparse
 
 from ..base import BackendConfig, BackendError, Message, Usage, Waiting, approx_tokens
 from .reply import ReplyReader, web_page_message
-from .retry import (
-    MAX_WAIT,
-    NOTICE_WAIT,
-    duration,
-    retry_after,
-    retry_wait,
-    waiting_reason,
-)
+from .retry import MAX_WAIT, NOTICE_WAIT, duration, retry_after, retry_wait, waiting_reason
 
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
