@@ -170,3 +170,33 @@ def test_a_panel_run_sends_its_trace_too(kernel, replay):
     assert len(traces) == 1 and traces[0]["origin"] == "panel"
     assert traces[0]["trace"]["task"] == "what is 6*7?"
     assert traces[0]["trace"]["settings"]["model"] == str(path)
+
+
+@pytest.mark.parametrize("field,value,said", [
+    ("messages", 5, '"messages" must be a list of chat messages, not a number'),
+    ("messages", [{"role": "user", "content": 7}], "message 1's \"content\" must be text or a list of parts"),
+    ("steps", [{"code": ["print(1)"]}], "step 1's \"code\" must be text, not a list"),
+])
+def test_a_hand_edited_trace_is_refused_in_one_sentence_naming_the_field(ip, tmp_path, field, value, said):
+    trace = run_trace_of_a_tiny_run(ip, tmp_path)
+    trace[field] = value
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%codeact go")])
+    nb.cells[0].metadata["codeact_trace"] = trace
+    path = tmp_path / "edited.ipynb"
+    nbformat.write(nb, path)
+    result = ip.run_cell(f"%codeact --backend replay --model {path}#{trace['run_id']} go")
+    assert result.error_in_exec is None
+    run = __import__("codeact_jupyter").last_run()
+    assert run.done_reason == "error"
+    assert run.error.startswith(f"The trace of run {trace['run_id']} in edited.ipynb cannot be read: {said}")
+    # verify skips the damaged trace with the same reason instead of crashing
+    from codeact_jupyter.verify.plan import plan
+    notes = plan(json.loads(path.read_text()))
+    assert any("whose trace cannot be read" in note for note in notes.notes)
+
+
+def run_trace_of_a_tiny_run(ip, tmp_path) -> dict:
+    replies = tmp_path / "tiny.json"
+    replies.write_text(json.dumps(["<execute>\ntiny = 1\n</execute>", "Done."]))
+    ip.run_cell(f"%codeact --backend replay --model {replies} make tiny")
+    return json.loads(json.dumps(run_trace(__import__("codeact_jupyter").last_run())))

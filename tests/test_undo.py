@@ -144,3 +144,42 @@ def test_a_name_rebound_after_the_run_is_kept_even_where_the_new_object_has_the_
     report = _apply(ip.user_ns, record)
     assert report.kept == ["df"] and report.removed == []
     assert ip.user_ns.pop("df") is mine
+
+
+def test_values_the_user_set_in_loops_after_the_run_survive_undo(kc, task):
+    """The fault suite's case: the run's objects are freed when the user rebinds the names
+    in a loop, and CPython hands their addresses to the loop's objects."""
+    run_cell(kc, "cfg = {'v': 0}")
+    task("result = [1]\ncfg = {'v': 1}")
+    run_cell(kc, "for chunk in range(10):\n    result = [chunk * 2]\n    cfg = {'v': chunk}")
+    shown = undo(kc)
+    assert "left as they are (changed again after the run): result, cfg" in shown
+    assert value(kc, "[result, cfg]") == [[18], {"v": 9}]
+
+
+def test_an_object_the_run_created_and_the_user_then_filled_is_kept(kc, task):
+    task("fresh = []\ncounts = {}")
+    run_cell(kc, "fresh.append('user data')")
+    shown = undo(kc)
+    assert "left as they are (their content changed after the run): fresh" in shown
+    assert "removed (the run created them): counts" in shown
+    assert value(kc, "[fresh, 'counts' in globals()]") == [["user data"], False]
+
+
+def test_a_name_set_to_none_after_the_runs_object_was_freed_is_kept(ip):
+    """A weak reference to a freed object gives None: that must not read as "the user's None
+    is what the run left"."""
+    from codeact_jupyter.undo.command import _apply
+    from codeact_jupyter.undo.records import RunTracker
+
+    class Model:
+        pass
+
+    tracker = RunTracker(ip, "r-none", "fit a model")
+    with tracker.watch(1, "model = Model()"):
+        ip.user_ns["model"] = Model()
+    record = tracker.finish()
+    ip.user_ns["model"] = None  # the run's Model is freed
+    report = _apply(ip.user_ns, record)
+    assert report.kept == ["model"] and report.removed == []
+    assert ip.user_ns.pop("model") is None

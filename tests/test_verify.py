@@ -1,6 +1,7 @@
 """``%codeact verify``: the notebook's cells, the agent's steps included, run in a fresh
 kernel; failures, changed outputs and hidden state are reported; the live kernel and the
 notebook on disk are left alone. Real kernels (nbclient), driven by the replay backend."""
+import os
 import time
 from pathlib import Path
 
@@ -177,3 +178,75 @@ def child_pids(parent: int) -> list[int]:
         if int(fields[1]) == parent:
             found.append(int(stat.parent.name))
     return found
+
+
+IGNORES_SIGINT = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(120)"
+
+
+def test_a_cell_that_ignores_interrupts_cannot_keep_verify_past_its_limits(tmp_path):
+    """nbclient's interrupt does nothing to this cell: verify takes the fresh kernel down
+    within a few seconds of the limit, and no kernel is left behind."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IGNORES_SIGINT),
+                                         nbformat.v4.new_code_cell("print('after')")])
+    before = set(child_pids(os.getpid()))
+    lines = []
+    started = time.monotonic()
+    report = verify_notebook(nb, progress=lines.append, cwd=str(tmp_path), cell_timeout=2, max_seconds=4)
+    assert time.monotonic() - started < 30  # the kernel's start, 2 s, and the escalation
+    assert report.failures == ["cell 1: ran past 2 s and was interrupted."]
+    assert report.not_run == 1
+    assert "verify: a cell did not stop when interrupted" in "\n".join(lines)
+    assert all(gone(pid, within=10) for pid in set(child_pids(os.getpid())) - before)
+
+
+def test_the_report_holds_no_kernel_log_lines_and_no_codeact_annotations(tmp_path, capfd):
+    """The fresh kernel's own warnings go nowhere; the figure descriptions codeact adds to a
+    step's outputs are not outputs of the code, and a fresh kernel has none."""
+    step = nbformat.v4.new_code_cell("print('plotted')", execution_count=1)
+    step.outputs = [nbformat.v4.new_output("stream", name="stdout", text="plotted\n"),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "[What the model read:]"},
+                                           metadata={"codeact": {"role": "figure descriptions"}})]
+    report = verify_notebook(nbformat.v4.new_notebook(cells=[step]), progress=print, cwd=str(tmp_path))
+    assert report.ok and report.reproduced == 1, report.text()
+    shown = capfd.readouterr()
+    assert "IPKernelApp" not in shown.out + shown.err
+
+
+def test_a_named_notebook_runs_in_its_own_folder(ip, tmp_path, capsys):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "data.csv").write_text("a\n1\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(open('data.csv').read().split()[1])")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb.cells[0].execution_count = 1
+    nbformat.write(nb, folder / "nb.ipynb")
+    ip.run_line_magic("codeact", f"verify {folder / 'nb.ipynb'}")
+    shown = capsys.readouterr().out
+    assert "Everything reproduces." in shown, shown
+    assert f"kernel in {folder}" in shown
+
+
+def test_an_unsaved_notebook_is_named_as_unsaved(ip, tmp_path, monkeypatch):
+    from IPython.core.error import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    ip.user_ns["__session__"] = str(tmp_path / "Untitled3.ipynb")  # what the server says; not on disk
+    try:
+        with pytest.raises(UsageError, match="Untitled3.ipynb is not saved yet: save the notebook first"):
+            ip.run_line_magic("codeact", "verify")
+    finally:
+        del ip.user_ns["__session__"]
+
+
+def test_verify_names_the_cells_it_runs_again_that_act_outside_the_kernel(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("with open('log.txt', 'a') as f:\n    f.write('ran\\n')"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("!echo hi"),
+    ])
+    lines = []
+    verify_notebook(nb, progress=lines.append, cwd=str(tmp_path))
+    said = next(line for line in lines if line.startswith("verify runs these again"))
+    assert "cell 1 (writes a file)" in said and "cell 3 (runs a shell command)" in said
+    assert "cell 2" not in said
+    assert lines.index(said) < next(i for i, line in enumerate(lines) if "[1/3]" in line)  # before it runs

@@ -160,6 +160,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def content_of(value: Any) -> tuple[tuple | None, Any]:
+    """(size, fingerprint) of ``value``'s content, as a snapshot measures it."""
+    return _size_and_fingerprint(value)
+
+
 def _size_and_fingerprint(value: Any) -> tuple[tuple | None, Any]:
     try:
         if isinstance(value, (list, dict, set, bytearray)):

@@ -84,6 +84,50 @@ def check_version(stored: StoredTrace, source: str) -> dict:
     return stored.trace
 
 
+def shape_problem(trace: dict) -> str | None:
+    """What is wrong with a trace's shape (a hand-edited or damaged file), as a phrase naming
+    the field, or None. Only what replay and verify read is checked."""
+    messages, steps = trace.get("messages"), trace.get("steps", [])
+    if not isinstance(messages, list):
+        return f'"messages" must be a list of chat messages, not {_kind(messages)}'
+    for number, message in enumerate(messages, 1):
+        if not isinstance(message, dict):
+            return f'message {number} must be an object with "role" and "content", not {_kind(message)}'
+        if not isinstance(message.get("role"), str):
+            return f'message {number} needs a "role" (a string)'
+        if not isinstance(message.get("content", ""), (str, list)):
+            return f'message {number}\'s "content" must be text or a list of parts, not {_kind(message["content"])}'
+    if not isinstance(steps, list):
+        return f'"steps" must be a list of steps, not {_kind(steps)}'
+    for number, step in enumerate(steps, 1):
+        if not isinstance(step, dict):
+            return f"step {number} must be an object, not {_kind(step)}"
+        if not isinstance(step.get("code", ""), str):
+            return f'step {number}\'s "code" must be text, not {_kind(step["code"])}'
+        if not isinstance(step.get("status", ""), str):
+            return f'step {number}\'s "status" must be text, not {_kind(step["status"])}'
+    if not isinstance(trace.get("task", ""), str):
+        return f'"task" must be text, not {_kind(trace["task"])}'
+    return None
+
+
+def check_shape(stored: StoredTrace, source: str) -> dict:
+    problem = shape_problem(stored.trace)
+    if problem:
+        raise TaskError(f"The trace of run {stored.run_id} in {source} cannot be read: {problem}. "
+                        "Was it edited by hand? Run the task again to record a new trace.")
+    return stored.trace
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def is_reference(model: str | None) -> bool:
     """True when a replay's --model names a stored run rather than a replay file."""
     if not model:
@@ -130,13 +174,18 @@ def resolve_reference(model: str, user_ns: dict | None = None) -> tuple[dict, st
         path = Path(path_text).expanduser()
     else:
         path = kernel_notebook_path(user_ns)
+        session = (user_ns or {}).get("__session__") or os.environ.get("JPY_SESSION_NAME")
+        if path is None and isinstance(session, str) and session.endswith(".ipynb"):
+            raise TaskError(f"--model {model}: {Path(session).name} is not saved yet, and the trace "
+                            "is read from the saved file: save the notebook first.")
         if path is None:
             raise TaskError(f"--model {model}: this kernel does not know which notebook it belongs "
                                "to (only JupyterLab and Notebook tell it). Name the notebook: "
                                f"--model NOTEBOOK.ipynb#{ident or 'RUN_ID'}.")
     source = path.name
     stored = find_trace(read_notebook(path), ident, source)
-    return check_version(stored, source), f"{source}#{stored.run_id}"
+    check_version(stored, source)
+    return check_shape(stored, source), f"{source}#{stored.run_id}"
 
 
 def _is_trace(value) -> bool:

@@ -32,7 +32,8 @@ class UndoReport:
     task: str = ""
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # changed after the run: left alone
+    kept: list[str] = field(default_factory=list)  # rebound or deleted after the run: left alone
+    kept_in_place: list[str] = field(default_factory=list)  # changed in place after the run
     in_place: list[tuple[str, int]] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
 
@@ -45,12 +46,15 @@ class UndoReport:
             lines.append(f"  removed (the run created them): {', '.join(self.removed)}")
         if self.restored:
             lines.append(f"  restored to what they were before the run: {', '.join(self.restored)}")
-        if not (self.removed or self.restored or self.kept or self.in_place):
+        if not (self.removed or self.restored or self.kept or self.kept_in_place or self.in_place):
             lines.append("  The run changed no variables.")
         for name, step in self.in_place:
             lines.append(f"  could not restore: {name} was changed in place by step {step}")
         if self.kept:
             lines.append("  left as they are (changed again after the run): " + ", ".join(self.kept))
+        if self.kept_in_place:
+            lines.append("  left as they are (their content changed after the run): "
+                         + ", ".join(self.kept_in_place))
         if self.written:
             lines.append("  files the run wrote (not deleted): " + ", ".join(self.written))
         return "\n".join(lines)
@@ -112,7 +116,10 @@ def _apply(ns: dict, record: RunRecord) -> UndoReport:
     report = UndoReport(True, run_id=record.run_id, task=record.task, written=list(record.written))
     for name, original in record.originals.items():
         current = ns.get(name, MISSING)
-        if not record.left_unchanged(name, current):
+        change = record.change_after_run(name, current)
+        if change == "changed in place":
+            report.kept_in_place.append(name)  # when in doubt, keep: a wrong guess destroys work
+        elif change is not None:
             report.kept.append(name)
         elif original is MISSING:
             if current is not MISSING:

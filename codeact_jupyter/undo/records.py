@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.file_writes import recording_writes
-from ..kernel.namespace_changes import NamespaceChanges, Seen, compare, snapshot
+from ..kernel.namespace_changes import NamespaceChanges, Seen, compare, content_of, snapshot
 
 DEFAULT_DEPTH = 5
 # How many run ids are remembered after their objects were dropped, to say "too old"
@@ -41,6 +41,9 @@ class RunRecord:
     # giving back that object (a weak reference where the type allows one), None once the
     # run can no longer be undone. Not an id(): a freed object's id is soon reused.
     left: dict[str, Any] = field(default_factory=dict, repr=False)
+    # name -> (size, fingerprint) of what the run left there, to notice it was changed in
+    # place after the run (``fresh.append("user data")``): then undo keeps it.
+    left_content: dict[str, tuple] = field(default_factory=dict, repr=False)
     in_place: dict[str, int] = field(default_factory=dict)  # pre-run object's name -> step
     written: list[str] = field(default_factory=list)
     steps: list[tuple[int, str]] = field(default_factory=list)  # (step, code) that ran
@@ -59,11 +62,23 @@ class RunRecord:
         """Drop the references to previous objects: this run can no longer be undone."""
         self.originals = None
         self.left = dict.fromkeys(self.left)
+        self.left_content = {}
 
-    def left_unchanged(self, name: str, current: Any) -> bool:
-        """Is ``current`` (MISSING: the name is not defined) what the run left in ``name``?"""
+    def change_after_run(self, name: str, current: Any) -> str | None:
+        """Why ``current`` (MISSING: the name is not defined) is not what the run left in
+        ``name``: "rebound" or "changed in place"; None when it is. When in doubt: changed."""
         ref = self.left.get(name)
-        return ref is not None and ref() is current
+        if ref is None:
+            return "rebound"
+        left = ref()
+        if left is _FREED or left is not current:
+            return "rebound"
+        if current is not MISSING and name in self.left_content:
+            size, fingerprint = self.left_content[name]
+            now = Seen(current, *content_of(current))
+            if Seen(None, size, fingerprint).changed_in_place(now):
+                return "changed in place"
+        return None
 
     def forget(self) -> None:
         """Aged out: keep only what says "too old" (the id, the task)."""
@@ -170,16 +185,24 @@ class RunTracker:
         record.answer = answer
         ns = self.shell.user_ns
         for name in record.originals:
-            record.left[name] = _reference(ns[name] if name in ns else MISSING)
+            value = ns[name] if name in ns else MISSING
+            record.left[name] = _reference(value)
+            if value is not MISSING:
+                record.left_content[name] = content_of(value)
         self._before = None  # the snapshot's references go; the originals stay
         history_of(self.shell).add(record, self.depth)
         return record
 
 
+_FREED: Any = object()  # what a weak reference gives once its object is gone
+
+
 def _reference(value: Any):
     """A weak reference where the type allows one (a list, a dict, an int cannot: those are
-    held until the run ages out, within the undo depth)."""
+    held until the run ages out, within the undo depth). Once a weakly held object is
+    freed, the reference gives _FREED, which is nothing the user can hold (not None)."""
     try:
-        return weakref.ref(value)
+        ref = weakref.ref(value)
     except TypeError:
         return lambda: value
+    return lambda: (lambda obj: _FREED if obj is None else obj)(ref())

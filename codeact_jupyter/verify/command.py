@@ -23,6 +23,7 @@ from pathlib import Path
 from .fresh_kernel import NOT_RUN, Outcome, run_cells
 from .hidden_state import unbound_names
 from .plan import Planned, plan
+from .side_effects import warning
 
 CELL_TIMEOUT = 60.0  # seconds per cell
 MAX_SECONDS = 600.0  # for the whole verification
@@ -72,15 +73,28 @@ def verify_command(magics, rest: str):
     if path is None:
         path = kernel_notebook_path(getattr(magics.shell, "user_ns", None))
         if path is None:
-            raise UsageError("This kernel does not know which notebook it belongs to (only "
-                             f"JupyterLab and Notebook tell it); name it: {USAGE}")
+            raise UsageError(_no_notebook(magics.shell))
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"Could not read the notebook {path}: {exc}") from None
-    report = verify_notebook(notebook, source=Path(path).name, cell_timeout=cell_timeout,
-                             max_seconds=max_seconds)
+    # The notebook's own folder, so its relative paths (data.csv) work as when it ran.
+    report = verify_notebook(notebook, source=Path(path).name, cwd=str(Path(path).resolve().parent),
+                             cell_timeout=cell_timeout, max_seconds=max_seconds)
     print(report.text())
+
+
+def _no_notebook(shell) -> str:
+    """Why there is no notebook to verify: never saved (the server names one that is not on
+    disk yet), or a kernel no notebook server started."""
+    import os
+
+    session = (getattr(shell, "user_ns", None) or {}).get("__session__") or os.environ.get("JPY_SESSION_NAME")
+    if isinstance(session, str) and session.endswith(".ipynb"):
+        return (f"{Path(session).name} is not saved yet: save the notebook first (verify reads the "
+                f"saved file), or name one: {USAGE}")
+    return ("This kernel does not know which notebook it belongs to (only JupyterLab and Notebook "
+            f"tell it); name it: {USAGE}")
 
 
 def verify_document(request_json: str) -> None:
@@ -103,6 +117,9 @@ def verify_notebook(notebook: dict, source: str = "the notebook", kernel_name: s
         # written again there. Said first, before anything runs.
         progress(f"Running {len(the_plan.cells)} cells in a fresh {kernel_name} kernel in {folder} "
                  "(files the cells write there are written again; your kernel is not touched).")
+        said = warning([(p.label, p.source) for p in the_plan.cells])
+        if said:
+            progress(said)
     outcomes = run_cells(the_plan.cells, kernel_name, folder, cell_timeout, max_seconds,
                          progress) if the_plan.cells else []
     report = Report(source=source, cells=len(outcomes), notes=list(the_plan.notes))
@@ -182,11 +199,18 @@ def _normalized(outputs: list[dict] | None) -> list[tuple[str, str]]:
             items.append(("error", f"{output.get('ename')}: {output.get('evalue')}"))
         elif kind in ("execute_result", "display_data"):
             data = output.get("data") or {}
-            if MIME in data:
+            if MIME in data or _is_annotation(output):
                 continue
             text = _joined(data.get("text/plain")) if "text/plain" in data else ""
             items.append(("result", text or ", ".join(sorted(data))))
     return [(kind, _ADDRESS.sub("0x…", text).rstrip()) for kind, text in items]
+
+
+def _is_annotation(output: dict) -> bool:
+    """codeact's own outputs (what the model read about a figure, change lines): written by
+    the agent beside the step's outputs, never by the step; a fresh kernel has none."""
+    mark = (output.get("metadata") or {}).get("codeact")
+    return isinstance(mark, dict) and "role" in mark
 
 
 def _first_difference(saved, now) -> str:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..magics.commands import COMMANDS
-from ..trace.stored import traces_in
+from ..trace.stored import shape_problem, traces_in
 
 _TASK = re.compile(r"^\s*(?P<percent>%%?)codeact\b(?P<rest>[^\n]*)")
 
@@ -38,7 +38,13 @@ class Plan:
 
 def plan(notebook: dict) -> Plan:
     result = Plan()
-    traces = traces_in(notebook)
+    traces, damaged = [], {}
+    for found in traces_in(notebook):
+        problem = shape_problem(found.trace)
+        if problem is None:
+            traces.append(found)
+        elif found.cell_id:
+            damaged[found.cell_id] = problem
     stored = {t.cell_id: t.trace for t in traces if t.cell_id}
     changes = {(t.run_id, s.get("step")): s.get("changes") for t in traces
                for s in t.trace.get("steps") or [] if isinstance(s, dict)}
@@ -55,7 +61,10 @@ def plan(notebook: dict) -> Plan:
             result.notes.append(f"cell {number} is a %codeact command: skipped.")
         elif task:
             trace = stored.get(cell.get("id"))
-            if trace is None:
+            if cell.get("id") in damaged and trace is None:
+                result.notes.append(f"cell {number} runs a codeact task whose trace cannot be read "
+                                    f"({damaged[cell.get('id')]}): skipped.")
+            elif trace is None:
                 result.notes.append(f"cell {number} runs a codeact task and keeps no trace: skipped "
                                     "(running it again would call the model).")
             elif trace.get("run_id") not in mirrored:
