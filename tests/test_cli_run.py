@@ -109,6 +109,8 @@ def test_a_backend_error_exits_1_and_says_why(tmp_path, notebook):
     (["run", "{nb}", "  "], "the task is empty"),
     (["run", "{nb}"], "required"),
     (["walk"], "unknown command"),
+    (["run", "{nb}", "task", "-o", "nodir/out.ipynb"], "the folder of -o nodir/out.ipynb does not exist"),
+    (["run", "{nb}", "task", "-o", "."], "is a folder"),
 ])
 def test_bad_usage_exits_2(tmp_path, notebook, args, message):
     result = codeact(*[a.format(nb=notebook) for a in args], cwd=tmp_path)
@@ -201,3 +203,20 @@ def test_the_command_starts_without_loading_heavy_libraries(tmp_path):
     assert loaded.stdout == "[]\n", loaded.stderr
     helped = codeact("eval", "--help", cwd=tmp_path)
     assert helped.returncode == 0 and "--action-mode" in helped.stdout
+
+
+def test_ctrl_c_while_the_notebooks_own_cells_run_stops_before_the_task(tmp_path, replay):
+    """Stopped during the notebook's cells: the task never starts (its model is not asked)
+    and nothing half done is written."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('setup', flush=True)\nimport time\ntime.sleep(60)")])
+    nbformat.write(nb, tmp_path / "slow.ipynb")
+    model = replay(["<execute>\nopen('task-ran', 'w').write('yes')\n</execute>", "Done."])
+    proc = subprocess.Popen([sys.executable, "-m", "codeact_jupyter.cli", "run", "slow.ipynb", "go",
+                             "-b", "replay", "-m", str(model), "-o", "out.ipynb"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    time.sleep(8)  # the kernel has started and is in the slow cell
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped before the task ended; nothing written" in err
+    assert not (tmp_path / "task-ran").exists() and not (tmp_path / "out.ipynb").exists()

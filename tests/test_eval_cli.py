@@ -145,3 +145,56 @@ def test_runs_that_never_reach_the_model_are_not_scored_and_are_run_again(tmp_pa
     assert again.returncode == 0, again.stderr
     assert "Success: 0/2 = 0.0%" in again.stdout  # scored now: the model was reached
     assert sorted(r["done_reason"] for r in rows(tmp_path / "out")) == ["answered", "answered"]
+
+
+def test_bad_suites_and_outputs_exit_2_naming_the_file(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "a.yaml").write_text("id: a\ncategory: x\ntask: t\nexpected: 1\nsetup_files: [gone.py]\n")
+    missing = codeact_eval(str(suite), cwd=tmp_path, timeout=60)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"codeact eval: The setup file named by {suite / 'a.yaml'} is missing: {suite / 'gone.py'}."
+
+    (suite / "a.yaml").write_bytes("id: a\ncategory: x\ntask: caf\xe9\nexpected: 1\n".encode("latin-1"))
+    latin = codeact_eval(str(suite), cwd=tmp_path, timeout=60)
+    assert latin.returncode == 2 and "Traceback" not in latin.stderr
+    assert f"The task file {suite / 'a.yaml'} is not UTF-8 text" in latin.stderr
+
+    (tmp_path / "taken").write_text("a file")
+    taken = codeact_eval("--oracle", "--tasks", "tools-in-stock", "--out", "taken", cwd=tmp_path, timeout=60)
+    assert taken.returncode == 2 and "Traceback" not in taken.stderr
+    assert "--out taken is a file; name a folder for the results." in taken.stderr
+
+
+def test_an_endpoint_where_nothing_listens_is_an_outage_not_a_score(tmp_path):
+    from chat_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    down = codeact_eval("--base-url", url, "-m", "m", "--tasks", SAMPLE, "--out", "out", cwd=tmp_path, timeout=60)
+    assert down.returncode == 2
+    assert f"nothing listens at {url}" in down.stderr and "nothing was run" in down.stderr
+    assert "Success:" not in down.stdout
+    assert not (tmp_path / "out" / "results.jsonl").exists()  # no kernel started, nothing scored
+
+
+def test_a_server_that_never_answers_stops_eval_and_the_runs_run_again_later(tmp_path):
+    """Each request gives up after --request-timeout; after a few such runs in a row eval
+    stops (exit 2), scores nothing, and the same command runs them once the server answers."""
+    from chat_server import ChatServer, Fault, Reply
+
+    tasks = "wrangle-region-table,stats-welch-t,debug-off-by-one,tools-in-stock,tools-next-workday,tools-*"
+    stuck = [Reply("never", fault=Fault.slow(60))] * 20
+    with ChatServer(stuck) as server:
+        started = time.monotonic()
+        hung = codeact_eval("--base-url", server.base_url, "-m", "m", "--tasks", tasks, "-j", "1",
+                            "--request-timeout", "2", "--out", "out", cwd=tmp_path, timeout=200)
+        took = time.monotonic() - started
+    assert hung.returncode == 2, hung.stderr
+    assert "3 runs in a row could not reach the model" in hung.stderr
+    assert took < 120  # not 45 minutes of full request timeouts
+    assert "Success:" not in hung.stdout
+    with ChatServer(["I don't know."] * 50) as server:
+        again = codeact_eval("--base-url", server.base_url, "-m", "m", "--tasks", SAMPLE, "-j", "2",
+                             "--request-timeout", "2", "--out", "out", cwd=tmp_path, timeout=240)
+    assert again.returncode == 0, again.stderr
+    assert "Success: 0/5 = 0.0%" in again.stdout

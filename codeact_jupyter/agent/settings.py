@@ -46,8 +46,9 @@ class TaskSettings:
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     """``overrides`` (magic arguments or panel settings; keys: backend, model, base_url,
-    max_turns, timeout, confirm, context, vision, api_key, grammar) first, then ``config``
-    (an object with the ``CodeActMagics`` traits), then env. Raises SettingsError."""
+    max_turns, timeout, confirm, context, vision, api_key, grammar, request_timeout) first,
+    then ``config`` (an object with the ``CodeActMagics`` traits), then env. Raises
+    SettingsError."""
     def pick(key, trait_value):
         value = overrides.get(key)
         return trait_value if value is None or value == "" else value
@@ -62,7 +63,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
         api_key=pick("api_key", config.api_key) or os.environ.get("OPENAI_API_KEY"),
         temperature=config.temperature,
         max_tokens=config.max_tokens,
-        request_timeout=config.request_timeout,
+        request_timeout=float(pick("request_timeout", config.request_timeout)),
         extras={"n_ctx_cap": config.context_size, "n_gpu_layers": config.gpu_layers,
                 "device": config.device, "grammar": pick("grammar", config.grammar),
                 "chat_template": config.chat_template, "threads": config.threads,

@@ -60,12 +60,27 @@ def main(argv: list[str]) -> int:
             print(f"{task.id}\t{task.category}")
         return 0
     out = Path(args.out).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        sys.stderr.write(f"codeact eval: --out {args.out} is a file; name a folder for the results.\n")
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        sys.stderr.write(f"codeact eval: cannot make the folder {out}: {exc.strerror or exc}.\n")
+        return 2
     settings = settings_of(args)
     if args.oracle:
         settings.update(backend="replay", model=str(write_oracle(tasks, out / "oracle", args.action_mode)))
     described = {"suite": str(suite.root), **settings, "action_mode": args.action_mode}
     drop_harness_errors(out)  # earlier runs that never reached the model are run again
+    from .endpoint import endpoint_of, unreachable
+
+    url = endpoint_of(settings)
+    down = unreachable(url) if url else None
+    if down:  # said before any kernel starts: an outage is not a score
+        sys.stderr.write(f"codeact eval: {down}. Start the server (or fix --base-url), then run "
+                         "the same command again; nothing was run.\n")
+        return 2
     problem = check_same(out, described)
     if problem:
         sys.stderr.write(f"codeact eval: {problem}\n")

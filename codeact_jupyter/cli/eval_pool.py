@@ -13,6 +13,9 @@ from .progress import Lines, bar
 from .results import HARNESS_ERROR, append_row, read_rows
 
 EXIT_OK, EXIT_SETUP, EXIT_INTERRUPTED = 0, 2, 130
+# Runs in a row that never reached the model (refused, timed out) before eval stops: the
+# endpoint is down, and the rest would only wait and fail the same way.
+OUTAGE_RUNS = 3
 
 
 def settings_for(task, settings: dict) -> dict:
@@ -33,6 +36,8 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
         lines.line(f"codeact eval: {total - len(todo)} of {total} runs already in {out}; running the other {len(todo)}")
     state = {"finished": total - len(todo), "passed": 0, "running": 0}
     setup_errors: list[str] = []  # reasons of this invocation's runs that never reached the model
+    in_a_row = [0]  # such runs since the last one that reached the model
+    outage: list[str] = []
 
     def show() -> None:
         lines.set_bar(bar(state["finished"], total, f"{state['finished']}/{total} · "
@@ -50,6 +55,12 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
             append_row(out, row)
             if row["done_reason"] == HARNESS_ERROR:
                 setup_errors.append(row["reason"])
+                in_a_row[0] += 1
+                if in_a_row[0] >= OUTAGE_RUNS and not outage:
+                    outage.append(row["reason"])
+                    stop_all()
+            else:
+                in_a_row[0] = 0
             state["finished"] += 1
             state["passed"] += bool(row["success"])
             mark = "PASS" if row["success"] else "FAIL"
@@ -58,16 +69,22 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
                        f"{row['wall_seconds']:.1f}s{why}")
             show()
 
+    runs: list[asyncio.Future] = []
+
+    def stop_all() -> None:
+        for run in runs:
+            if not run.done() and run is not asyncio.current_task():
+                run.cancel()
+
     async def everything() -> bool:
         gate = asyncio.Semaphore(jobs)
-        runs = [asyncio.ensure_future(one(t, r, gate)) for t, r in todo]
+        runs.extend(asyncio.ensure_future(one(t, r, gate)) for t, r in todo)
         loop = asyncio.get_running_loop()
         stopped = []
 
         def stop() -> None:
             stopped.append(1)
-            for run in runs:
-                run.cancel()
+            stop_all()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
@@ -84,6 +101,11 @@ def run_pool(tasks, repeats: int, settings: dict, out: Path, jobs: int, kernel_n
     show()
     stopped = asyncio.run(everything())
     lines.done()
+    if outage:
+        sys.stderr.write(f"codeact eval: stopped: {OUTAGE_RUNS} runs in a row could not reach the model "
+                         f"({outage[0]}). Nothing of this is scored; fix it and run the same command "
+                         "again (those runs run again).\n")
+        return EXIT_SETUP
     if stopped:
         sys.stderr.write(f"codeact eval: interrupted; {state['finished']} of {total} runs are in {out}. "
                          "Run the same command again to finish.\n")

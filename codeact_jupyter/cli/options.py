@@ -14,6 +14,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--base-url", help="an OpenAI-compatible endpoint (implies --backend openai)")
     group.add_argument("--max-turns", type=positive_int, help="model replies per task (default 10)")
     group.add_argument("--timeout", type=float, help="seconds per step, 0: no limit (default 300)")
+    group.add_argument("--request-timeout", type=float, help="seconds to wait for the endpoint to "
+                       "answer a request (default 120): a server that never answers fails the "
+                       "run after this long")
     group.add_argument("--grammar", action="store_true", default=None,
                        help="llama: constrain replies to one step or a plain answer")
     group.add_argument("--kernel", help="the kernel to run in (default: the notebook's, where "
@@ -29,7 +32,8 @@ def settings_of(args: argparse.Namespace) -> dict:
         if file and Path(file).expanduser().exists():
             model = str(Path(file).expanduser().resolve()) + hash_ + run
     return {"backend": args.backend, "model": model, "base_url": args.base_url,
-            "max_turns": args.max_turns, "timeout": args.timeout, "grammar": args.grammar}
+            "max_turns": args.max_turns, "timeout": args.timeout, "grammar": args.grammar,
+            "request_timeout": args.request_timeout}
 
 
 def positive_int(text: str) -> int:

@@ -42,6 +42,9 @@ def main(argv: list[str]) -> int:
     except Exception as exc:
         return _usage(f"{source} is not a notebook nbformat can read ({exc}).")
     output = Path(args.output).expanduser() if args.output else source.with_name(f"{source.stem}-codeact.ipynb")
+    problem = _output_problem(output)
+    if problem:  # said before anything runs: the task's work must have somewhere to go
+        return _usage(problem)
     args.kernel = args.kernel or notebook_kernel(nb)
     outcome, stopped = _run(nb, task.strip(), args, str(source.resolve().parent))
     if outcome is None:
@@ -49,7 +52,7 @@ def main(argv: list[str]) -> int:
     from .notebook_out import add_run
 
     add_run(nb, task.strip(), outcome.events, outcome.record)
-    nbformat.write(nb, output)
+    _write_whole(nb, output)
     sys.stderr.write(f"codeact: wrote {output}\n")
     if outcome.answered:
         print(outcome.record["answer"])
@@ -89,6 +92,8 @@ def _run(nb, task: str, args, cwd: str):
             try:
                 await kernel.run_cells(nb, lambda f: lines.line(
                     f"cell {f.index + 1} raised {f.error} (the task still runs)"))
+                if presses:  # stopped while the notebook's own cells ran: no task
+                    raise asyncio.CancelledError
                 return await run_task(kernel, task, settings_of(args), progress)
             finally:
                 loop.remove_signal_handler(signal.SIGINT)
@@ -97,12 +102,39 @@ def _run(nb, task: str, args, cwd: str):
         return asyncio.run(go()), bool(presses)
     except asyncio.CancelledError:
         lines.done()
-        sys.stderr.write("codeact: stopped; nothing written.\n")
+        sys.stderr.write("codeact: stopped before the task ended; nothing written.\n")
         return None, True
     except RuntimeError as exc:  # the kernel could not start or load codeact
         lines.done()
         sys.stderr.write(f"codeact: {exc}\n")
         raise SystemExit(EXIT_NO_ANSWER)
+
+
+def _output_problem(output: Path) -> str | None:
+    if output.is_dir():
+        return f"-o {output} is a folder; name the notebook to write, e.g. {output / 'out.ipynb'}."
+    if not output.parent.is_dir():
+        return (f"the folder of -o {output} does not exist: create {output.parent} first "
+                "(nothing was run).")
+    return None
+
+
+def _write_whole(nb, output: Path) -> None:
+    """Write the notebook whole or not at all: a Ctrl-C or a full disk while writing leaves
+    the file as it was, never half written."""
+    import os
+    import tempfile
+
+    import nbformat
+
+    fd, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def notebook_kernel(nb) -> str | None:

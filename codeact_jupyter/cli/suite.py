@@ -81,7 +81,7 @@ def load_suite(root: str | Path | None = None) -> Suite:
 
 
 def load_task(path: Path) -> EvalTask:
-    text = path.read_text(encoding="utf-8")
+    text = _read(path, "task file")
     try:
         if path.suffix == ".json":
             data = json.loads(text)
@@ -101,7 +101,8 @@ def load_task(path: Path) -> EvalTask:
             raise SuiteError(f"{path}: {key!r} must be a non-empty string.")
     if data.get("expected") is None and not data.get("checker"):
         raise SuiteError(f"{path}: a task needs an expected answer, a checker, or both.")
-    setup = [(path.parent / name).read_text(encoding="utf-8") for name in _strings(data, "setup_files", path)]
+    setup = [_read(path.parent / name, f"setup file named by {path}")
+             for name in _strings(data, "setup_files", path)]
     setup += _strings(data, "setup", path)
     notebook = data.get("setup_notebook")
     failing = data.get("failing_cell")
@@ -116,6 +117,19 @@ def load_task(path: Path) -> EvalTask:
         expected=data.get("expected"), tolerance=tolerance, checker=data.get("checker"),
         failing_cell=failing, solution=tuple(_strings(data, "solution", path)),
         answer=data.get("answer"), tools=tuple(_strings(data, "tools", path)), path=str(path))
+
+
+def _read(path: Path, what: str) -> str:
+    """A file's text, or a SuiteError naming the file and what to do."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SuiteError(f"The {what} is missing: {path}.") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"The {what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                         "save it as UTF-8.") from None
+    except OSError as exc:
+        raise SuiteError(f"Could not read the {what} {path}: {exc.strerror or exc}.") from None
 
 
 def _strings(data: dict, key: str, path: Path) -> list[str]:
