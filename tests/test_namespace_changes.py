@@ -122,3 +122,24 @@ def test_the_changes_views_receive_hold_no_secret(ip, replay, tmp_path, forget_c
     assert token not in json.dumps(observation.changes) and token not in record.steps[0].observation
     assert "[redacted: GitHub token]" in json.dumps(observation.changes)
     ip.user_ns.pop("folder")  # the fake token stays in this test (forget_cells: its history)
+
+
+def test_a_step_fingerprints_only_what_its_code_names(ip, replay, monkeypatch):
+    """A step's cost follows what it can touch: the content of objects it names is hashed
+    before and after, the rest of the namespace is measured by identity and size only."""
+    from codeact_jupyter.kernel import namespace_changes
+
+    ip.run_cell("import pandas as pd\nbig = pd.DataFrame({'a': range(1000)})\nother = pd.DataFrame({'a': range(10)})")
+    hashed = []
+    real = namespace_changes._pandas_fingerprint
+    monkeypatch.setattr(namespace_changes, "_pandas_fingerprint", lambda v: hashed.append(len(v)) or real(v))
+    run_, _ = run(ip, replay([step("other.loc[0, 'a'] = 99"), "Done."]))
+    assert set(hashed) == {10}  # `other`, before and after; never `big`
+    assert "[changed: other (in place)]" in run_.messages[-2]["content"]
+
+
+def test_a_step_that_reaches_the_namespace_by_name_is_watched_whole(ip, replay):
+    """``globals()['df']`` names no variable: every object is fingerprinted for that step."""
+    ip.run_cell("import pandas as pd\nhidden_df = pd.DataFrame({'a': [1, 2]})")
+    run_, _ = run(ip, replay([step("globals()['hidden_df'].loc[0, 'a'] = 5"), "Done."]))
+    assert "[changed: hidden_df (in place)]" in run_.messages[-2]["content"]

@@ -20,12 +20,12 @@ def variable_summaries(shell, limit: int = 60, secret_name=None) -> list[tuple[s
     """``(name, line)`` for each variable, the most recently defined ``limit`` of them; a
     last ``("", "(and N more variables)")`` says how many were left out."""
     hidden = getattr(shell, "user_ns_hidden", None)
+    chosen = [(name, value) for name, value in list(shell.user_ns.items())
+              if not (name.startswith("_") or _is_the_shells(name, value, hidden)
+                      or isinstance(value, types.ModuleType))]
+    left_out = max(0, len(chosen) - limit)
     lines = []
-    for name, value in list(shell.user_ns.items()):
-        if name.startswith("_") or _is_the_shells(name, value, hidden):
-            continue
-        if isinstance(value, types.ModuleType):
-            continue
+    for name, value in chosen[left_out:]:  # only those shown are described: cheap in a big namespace
         try:
             if secret_name is not None and secret_name(name):
                 lines.append((name, f"{name}: {describe_secret(name, value)}"))
@@ -33,8 +33,8 @@ def variable_summaries(shell, limit: int = 60, secret_name=None) -> list[tuple[s
             lines.append((name, f"{name}: {describe_value(value)}"))
         except Exception as exc:  # a user object whose __len__ or shape is broken
             lines.append((name, f"{name}: {type(value).__name__} (could not describe: {type(exc).__name__})"))
-    if len(lines) > limit:
-        lines = lines[-limit:] + [("", f"(and {len(lines) - limit} more variables)")]
+    if left_out:
+        lines.append(("", f"(and {left_out} more variables)"))
     return lines
 
 

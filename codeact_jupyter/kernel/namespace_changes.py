@@ -3,9 +3,12 @@ objects changed in place.
 
 Cheap by design: a snapshot is each user name's object (a reference, never a copy), its
 identity, and for the containers users mutate in place (lists, dicts, sets, NumPy arrays,
-pandas DataFrames and Series) their size and, below a size bound (``CONTAINER_LIMIT``...),
-a fingerprint of their content. Objects are compared shallowly: ``lst[0].append(1)`` on a
-list of lists is not seen, ``lst.append(1)`` and ``df.loc[0, "a"] = 5`` are.
+pandas DataFrames and Series) their size; for the names a step's code mentions (``deep``),
+also a fingerprint of their content, below a size bound (``CONTAINER_LIMIT``...). So a
+step costs what it can touch, not what the namespace holds: an in-place change of an object
+the step names (``df.loc[0, "a"] = 5``, ``lst.append(1)``) is seen; of one it reaches
+another way (an alias, a function) only when its size changes. Objects are compared
+shallowly: ``lst[0].append(1)`` on a list of lists is not seen.
 
 ``NamespaceChanges`` is the JSON-safe record of one step (names and type descriptions,
 never values): ``line()`` is what the model reads after the step's output.
@@ -34,7 +37,7 @@ _SHELL_NAME = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|_oh|_ih|_dh|_exit_code|__\w+__|
 
 def is_tracked(name: str, value: Any, hidden: dict | None) -> bool:
     """Is ``name`` the user's (not the shell's own In, Out, exit, _i3...)?"""
-    if _SHELL_NAME.fullmatch(name):
+    if name.startswith("_") and _SHELL_NAME.fullmatch(name):
         return False
     if hidden is not None and name in hidden and hidden[name] is value:
         return False
@@ -56,14 +59,56 @@ class Seen:
                 and self.fingerprint != later.fingerprint)
 
 
-def snapshot(shell) -> dict[str, Seen]:
-    """Every user name of ``shell`` with its object, size and fingerprint."""
+# Values whose identity says everything (nothing to change in place): no size is taken.
+_IMMUTABLE = frozenset({int, float, complex, bool, str, bytes, type(None), tuple, frozenset, range})
+
+
+def snapshot(shell, deep: "set[str] | frozenset[str] | None" = None) -> dict[str, Seen]:
+    """Every user name of ``shell`` with its object and size; the names in ``deep`` (all
+    when None) also with a fingerprint of their content."""
     hidden = getattr(shell, "user_ns_hidden", None)
     seen = {}
     for name, value in list(shell.user_ns.items()):
-        if is_tracked(name, value, hidden):
+        if not is_tracked(name, value, hidden):
+            continue
+        if type(value) in _IMMUTABLE:
+            seen[name] = Seen(value, None, None)
+        elif deep is None or name in deep:
             seen[name] = Seen(value, *_size_and_fingerprint(value))
+        else:
+            seen[name] = Seen(value, _size(value), None)
     return seen
+
+
+def with_fingerprints(seen: dict[str, Seen], names) -> dict[str, Seen]:
+    """``seen`` with fingerprints for ``names`` where it has none (the objects are those it
+    holds: nothing ran in between)."""
+    for name in names:
+        old = seen.get(name)
+        if old is not None and old.fingerprint is None and type(old.value) not in _IMMUTABLE:
+            seen[name] = Seen(old.value, *_size_and_fingerprint(old.value))
+    return seen
+
+
+def names_in(shell, code: str) -> "set[str] | None":
+    """The names ``code`` mentions (as IPython will run it: magics and ``!`` transformed);
+    None when it cannot be read, and then everything is fingerprinted."""
+    import ast
+
+    try:
+        tree = ast.parse(shell.transform_cell(code) if hasattr(shell, "transform_cell") else code)
+    except Exception:  # a syntax error: the step will fail; fingerprint all to be safe
+        return None
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ("globals", "locals", "vars", "exec", "eval", "get_ipython"):
+            return None  # the step reaches the namespace by name: any object may change
+    return names
 
 
 @dataclass(frozen=True)
@@ -165,18 +210,34 @@ def content_of(value: Any) -> tuple[tuple | None, Any]:
     return _size_and_fingerprint(value)
 
 
+def _size(value: Any) -> tuple | None:
+    """The cheap part of a snapshot: length, or shape and dtype. The same whether or not a
+    fingerprint is taken, so that snapshots of either kind compare."""
+    try:
+        if isinstance(value, (list, dict, set, bytearray)):
+            return (len(value),)
+        if _is_pandas(value, "DataFrame") or _is_pandas(value, "Series"):
+            return tuple(value.shape)
+        if _is_array(value):
+            return (*value.shape, str(value.dtype))
+    except Exception:  # an object that cannot be measured is compared by identity only
+        return None
+    return None
+
+
 def _size_and_fingerprint(value: Any) -> tuple[tuple | None, Any]:
+    size = _size(value)
     try:
         if isinstance(value, (list, dict, set, bytearray)):
             small = len(value) <= (CONTAINER_LIMIT * 64 if isinstance(value, bytearray) else CONTAINER_LIMIT)
-            return (len(value),), _container_fingerprint(value) if small else None
+            return size, _container_fingerprint(value) if small else None
         if _is_pandas(value, "DataFrame") or _is_pandas(value, "Series"):
-            return _pandas_fingerprint(value)
+            return size, _pandas_fingerprint(value)
         if _is_array(value):
-            return _array_fingerprint(value)
+            return size, _array_fingerprint(value)
     except Exception:  # an object that cannot be measured is compared by identity only
-        return None, None
-    return None, None
+        return size, None
+    return size, None
 
 
 def _container_fingerprint(value) -> Any:
@@ -203,25 +264,25 @@ def _is_array(value: Any) -> bool:
     return numpy is not None and isinstance(value, numpy.ndarray)
 
 
-def _pandas_fingerprint(value) -> tuple[tuple, Any]:
+def _pandas_fingerprint(value) -> Any:
+    """Columns and dtypes, and below PANDAS_LIMIT a hash of the rows too."""
     import pandas
 
     columns = tuple(map(str, value.columns)) if hasattr(value, "columns") else (str(value.name),)
     dtypes = tuple(map(str, value.dtypes)) if hasattr(value, "columns") else (str(value.dtype),)
-    size = (*value.shape, hash(columns), hash(dtypes))
+    labels = (hash(columns), hash(dtypes))
     if value.size > PANDAS_LIMIT:
-        return size, None
+        return labels
     try:
         rows = pandas.util.hash_pandas_object(value, index=True).to_numpy()
-    except Exception:  # unhashable cells (lists in an object column): size only
-        return size, None
-    return size, _digest(rows.tobytes())
+    except Exception:  # unhashable cells (lists in an object column): labels only
+        return labels
+    return labels, _digest(rows.tobytes())
 
 
-def _array_fingerprint(value) -> tuple[tuple, Any]:
+def _array_fingerprint(value) -> Any:
     import numpy
 
-    size = (*value.shape, str(value.dtype))
     if value.size > ARRAY_LIMIT or value.dtype == object:
-        return size, None
-    return size, _digest(numpy.ascontiguousarray(value).view(numpy.uint8).tobytes())
+        return None
+    return _digest(numpy.ascontiguousarray(value).view(numpy.uint8).tobytes())

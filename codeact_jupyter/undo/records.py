@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.file_writes import recording_writes
-from ..kernel.namespace_changes import NamespaceChanges, Seen, compare, content_of, snapshot
+from ..kernel.namespace_changes import (NamespaceChanges, Seen, compare, content_of, names_in, snapshot,
+                                        with_fingerprints)
 
 DEFAULT_DEPTH = 5
 # How many run ids are remembered after their objects were dropped, to say "too old"
@@ -144,13 +145,20 @@ class RunTracker:
         self.depth = depth
         self.record = RunRecord(run_id, task)
         self._before: dict[str, Seen] | None = None
+        self._deep: set[str] | None = None
 
     @contextmanager
     def watch(self, step: int, code: str):
         """Around one step; what it changed is in ``.changes`` of what this yields once the
         block is over (also when the step was interrupted)."""
+        names = names_in(self.shell, code)  # fingerprinted: what this step can touch
         if self._before is None:
+            self._before = snapshot(self.shell, deep=names)
+        elif names is None:
             self._before = snapshot(self.shell)
+        else:
+            with_fingerprints(self._before, names)
+        self._deep = names
         watched = Watched()
         try:
             with recording_writes() as written:
@@ -159,7 +167,7 @@ class RunTracker:
             watched.changes = self._after_step(step, code, written)
 
     def _after_step(self, step: int, code: str, written: list[str]) -> NamespaceChanges:
-        before, after = self._before or {}, snapshot(self.shell)
+        before, after = self._before or {}, snapshot(self.shell, deep=self._deep)
         changes = compare(before, after, tuple(written))
         record = self.record
         originals = record.originals
