@@ -183,3 +183,34 @@ def test_a_name_set_to_none_after_the_runs_object_was_freed_is_kept(ip):
     report = _apply(ip.user_ns, record)
     assert report.kept == ["model"] and report.removed == []
     assert ip.user_ns.pop("model") is None
+
+
+def test_memory_undo_holds_is_bounded_and_said(ip, replay):
+    """Seven runs that each rebind a 40 MB array: undo keeps the replaced arrays only up to
+    CodeActMagics.undo_memory; the oldest runs let go first, and the task says so."""
+    from codeact_jupyter import last_run
+    from codeact_jupyter.events import Notice
+    from codeact_jupyter.undo.records import history_of
+
+    ip.run_cell("import numpy as np\narr = np.zeros(5_000_000)")  # 40 MB
+    ip.run_line_magic("config", "CodeActMagics.undo_memory = 150")
+    ip.run_line_magic("config", "CodeActMagics.undo_depth = 10")
+    try:
+        path = replay(["<execute>\narr = arr + 1\n</execute>", "Done."] * 7)
+        notices = []
+        for _ in range(7):
+            events = []
+            from codeact_jupyter.magics.codeact import resolve_settings
+            from codeact_jupyter.agent.task import run_task
+            run_task(ip, "add one", resolve_settings(ip, {"backend": "replay", "model": str(path)}), [events.append])
+            notices.append([e.text for e in events if isinstance(e, Notice)])
+        kept = [r for r in history_of(ip).records if r.undoable]
+        assert len(kept) == 3  # 3 × 40 MB fit in 150 MB; a fourth does not
+        said = notices[-1]
+        assert any(line.startswith("undo: run ") and "can no longer be undone" in line
+                   and "CodeActMagics.undo_memory (150 MB)" in line for line in said), said
+        assert any(line.startswith("undo keeps 114 MB for the last 3 runs") for line in said), said
+        assert ip.user_ns["arr"][0] == 7 and last_run().answer == "Done."
+    finally:
+        ip.run_line_magic("config", "CodeActMagics.undo_memory = 2048")
+        ip.run_line_magic("config", "CodeActMagics.undo_depth = 5")

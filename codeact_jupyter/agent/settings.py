@@ -40,8 +40,10 @@ class TaskSettings:
     context_exclude: tuple[str, ...] = ()
     # Images of step outputs for vision models (figures/vision.py).
     vision: VisionSettings = field(default_factory=VisionSettings)
-    # Runs of this kernel that keep what %codeact undo needs (undo/records.py).
+    # Runs of this kernel that keep what %codeact undo needs (undo/records.py), and the most
+    # memory (MB) those kept objects may hold together (undo/memory.py).
     undo_depth: int = 5
+    undo_memory: int = 2048
 
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
@@ -87,6 +89,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               per_task=max(0, config.vision_images_per_task),
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
+        undo_memory=max(0, int(config.undo_memory)),
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings

@@ -123,13 +123,25 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     task, shell = run.task, source.shell
 
     def emit(event: Event) -> None:
+        if isinstance(event, Done) and not tracker.finished:  # undo's last word comes before
+            for line in finish_undo():
+                emit(Notice(line))
         for sink in sinks:
             sink(event)
             if notice and isinstance(event, TaskStarted):  # right after the task's first line
                 sink(Notice(notice))
 
+    def finish_undo() -> list[str]:
+        try:
+            tracker.finish(answer=run.answer)
+            return tracker.notes()
+        except Exception:  # undo is lost for this run; the task and the namespace are fine
+            log.warning("codeact: could not keep the run's undo record", exc_info=True)
+            return []
+
     events = None
-    tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth)  # for undo
+    tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth,
+                         memory_mb=settings.undo_memory)  # for undo
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
     try:
         redactor = run.redactor = task_redactor(shell, settings)
@@ -170,7 +182,8 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
         emit(Done(reason="error", turns=_turns(run)))
     finally:
         executor.close()
-        tracker.finish(answer=run.answer)
+        if not tracker.finished:
+            finish_undo()
     return run
 
 

@@ -81,6 +81,9 @@ class CodeActMagics(Magics):
     redact_allow = List(Unicode(), help="Variable names never masked.").tag(config=True)
     undo_depth = Int(5, help="Runs that can be undone (%codeact undo): each keeps the objects "
                      "its steps replaced or deleted until it is older than this.").tag(config=True)
+    undo_memory = Int(2048, help="MB that the objects kept for undo may hold together; past "
+                      "it the oldest runs let theirs go (and can no longer be undone), and a task "
+                      "says when undo keeps much. 0: runs keep nothing.").tag(config=True)
     context = Enum(CONTEXT_CHOICES, default_value="all", help="What of the notebook the model is "
                    "sent with a task: all (cells and variables), cells, vars or none. A cell whose "
                    "first line is `# codeact: private` is never sent.").tag(config=True)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.file_writes import recording_writes
+from .memory import MB, SAY_ABOVE, record_bytes, size_text
 from ..kernel.namespace_changes import (NamespaceChanges, Seen, compare, content_of, names_in, snapshot,
                                         with_fingerprints)
 
 DEFAULT_DEPTH = 5
+DEFAULT_MEMORY_MB = 2048  # CodeActMagics.undo_memory
 # How many run ids are remembered after their objects were dropped, to say "too old"
 # rather than "unknown run".
 FORGOTTEN_IDS = 200
@@ -88,14 +90,20 @@ class RunRecord:
 
 
 class UndoHistory:
-    """The runs of one kernel, oldest first; only the last ``depth`` keep their objects."""
+    """The runs of one kernel, oldest first; only the last ``depth`` keep their objects, and
+    only while they hold at most ``memory`` bytes together (the oldest let go first)."""
 
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
         self.depth = DEFAULT_DEPTH  # the undo_depth the latest run was kept with
+        self.memory = DEFAULT_MEMORY_MB * MB  # and its undo_memory, in bytes
 
-    def add(self, record: RunRecord, depth: int) -> None:
+    def add(self, record: RunRecord, depth: int, memory: int | None = None,
+            live: dict | None = None) -> "Kept":
+        """Keep ``record``; returns what undo holds now and which runs let go for memory.
+        ``live``: the namespace (objects it still binds cost undo nothing)."""
         self.depth = depth
+        self.memory = self.memory if memory is None else memory
         self.records.append(record)
         kept = 0
         for old in reversed(self.records):
@@ -105,6 +113,17 @@ class UndoHistory:
             if kept > max(depth, 0):
                 old.forget()
         del self.records[:-FORGOTTEN_IDS]
+        live_ids = {id(v) for v in (live or {}).values()}
+        sizes = {id(r): record_bytes(r.originals, live_ids) for r in self.records if r.undoable}
+        released = []
+        for old in self.records:  # oldest first
+            if sum(sizes.values()) <= self.memory:
+                break
+            if id(old) in sizes:
+                released.append(old.run_id)
+                sizes.pop(id(old))
+                old.forget()
+        return Kept(sum(sizes.values()), len(sizes), released)
 
     def find(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.records if r.run_id == run_id), None)
@@ -132,6 +151,29 @@ def undo_depth(shell) -> int:
     return history_of(shell).depth
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What undo holds after a run: bytes, for how many runs, and the runs let go for memory."""
+
+    held: int
+    runs: int
+    released: list[str]
+
+    def notes(self, memory_mb: int) -> list[str]:
+        """The task's last lines about undo's memory (none when it is small)."""
+        lines = []
+        if self.released:
+            runs = ", ".join(self.released)
+            lines.append(f"undo: run{'s' if len(self.released) > 1 else ''} {runs} can no longer be "
+                         f"undone: what {'they' if len(self.released) > 1 else 'it'} kept went over "
+                         f"CodeActMagics.undo_memory ({memory_mb:,} MB).")
+        if self.held > SAY_ABOVE:
+            lines.append(f"undo keeps {size_text(self.held)} for the last {self.runs} "
+                         f"run{'s' if self.runs != 1 else ''} (at most {memory_mb:,} MB); "
+                         "`%config CodeActMagics.undo_memory = MB` bounds it, 0 keeps nothing.")
+        return lines
+
+
 @dataclass
 class Watched:
     changes: NamespaceChanges | None = None
@@ -140,9 +182,13 @@ class Watched:
 class RunTracker:
     """Used by the executor around each step of one run."""
 
-    def __init__(self, shell, run_id: str, task: str = "", depth: int = DEFAULT_DEPTH):
+    def __init__(self, shell, run_id: str, task: str = "", depth: int = DEFAULT_DEPTH,
+                 memory_mb: int = DEFAULT_MEMORY_MB):
         self.shell = shell
         self.depth = depth
+        self.memory_mb = memory_mb
+        self.kept: Kept | None = None  # set by finish()
+        self.finished = False
         self.record = RunRecord(run_id, task)
         self._before: dict[str, Seen] | None = None
         self._deep: set[str] | None = None
@@ -191,6 +237,7 @@ class RunTracker:
         """The run is over: note what it left, and keep it in the shell's history."""
         record = self.record
         record.answer = answer
+        self.finished = True
         ns = self.shell.user_ns
         for name in record.originals:
             value = ns[name] if name in ns else MISSING
@@ -198,8 +245,12 @@ class RunTracker:
             if value is not MISSING:
                 record.left_content[name] = content_of(value)
         self._before = None  # the snapshot's references go; the originals stay
-        history_of(self.shell).add(record, self.depth)
+        self.kept = history_of(self.shell).add(record, self.depth, self.memory_mb * MB, ns)
         return record
+
+    def notes(self) -> list[str]:
+        """Lines for the end of the task about what undo holds (after finish)."""
+        return self.kept.notes(self.memory_mb) if self.kept is not None else []
 
 
 _FREED: Any = object()  # what a weak reference gives once its object is gone
