@@ -61,8 +61,11 @@ def test_ordinary_text_is_left_alone(text):
     ("api_key", True), ("OPENAI_KEY", True), ("db_password", True), ("dbPassword", True),
     ("GITHUB_TOKEN", True), ("aws_secret_access_key", True), ("pwd", True), ("passwd", True),
     ("credentials", True), ("auth", True), ("session_cookie", True), ("apikey", True),
+    ("client_secret", True), ("AccountKey", True), ("token", True), ("HF_TOKEN", True),
     ("monkey", False), ("keys", False), ("tokens", False), ("tokenizer", False), ("df", False),
-    ("hockey_scores", False), ("author", False), ("passage", False),
+    ("hockey_scores", False), ("author", False), ("passage", False), ("key", False),
+    ("session", False), ("KeyError", False), ("TOX_TESTENV_PASSENV", False), ("token_count", False),
+    ("sort_key", False), ("auth_method", False), ("spark_session", False), ("eos_token", False),
 ])
 def test_secret_looking_names(name, secret):
     assert looks_secret(name) is secret
@@ -113,8 +116,8 @@ def test_a_quoted_literal_assigned_to_a_secret_name_is_masked_whatever_its_lengt
 
 
 def test_allowed_names_extra_patterns_and_switching_off():
-    ns = {"sort_key": "by-length-1", "api_key": "sk-SECRET-456"}
-    redactor = Redactor.for_task(ns, environ={}, patterns=[r"EMP-\d{6}"], allow=["sort_key"])
+    ns = {"secret_santa": "by-length-1", "api_key": "sk-SECRET-456"}
+    redactor = Redactor.for_task(ns, environ={}, patterns=[r"EMP-\d{6}"], allow=["secret_santa"])
     assert redactor.redact("by-length-1 sk-SECRET-456 EMP-123456") == (
         "by-length-1 [redacted: value of api_key] [redacted: matched a codeact redact pattern]")
     off = Redactor.for_task(ns, environ={}, enabled=False)
@@ -151,12 +154,12 @@ def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(i
     import codeact_jupyter
     from chat_server import ChatServer
 
-    ip.run_cell('api_key = "sk-SECRET-456"\nsort_key = "by-length-1"\nemployee = "EMP-123456"')
+    ip.run_cell('api_key = "sk-SECRET-456"\nsecret_santa = "by-length-1"\nemployee = "EMP-123456"')
     with ChatServer(["ok"] * 3) as server:
         first = _first_message(ip, server)
         assert "sk-SECRET-456" not in first and "by-length-1" not in first and "EMP-123456" in first
-        assert codeact_jupyter.last_run().redacted_counts() == {"value of api_key": 1, "value of sort_key": 1}
-        ip.run_cell('%config CodeActMagics.redact_allow = ["sort_key"]\n'
+        assert codeact_jupyter.last_run().redacted_counts() == {"value of api_key": 1, "value of secret_santa": 1}
+        ip.run_cell('%config CodeActMagics.redact_allow = ["secret_santa"]\n'
                     '%config CodeActMagics.redact_patterns = [r"EMP-\\d+"]')
         first = _first_message(ip, server)
         assert "sk-SECRET-456" not in first and "by-length-1" in first and "EMP-123456" not in first

@@ -10,6 +10,7 @@ printed blob).
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from ..figures.formatter import description_of
 
@@ -155,18 +156,22 @@ def _joined(value) -> str:
 
 
 def format_observation(outputs: list[dict], status: str, limit: int, timeout: float | None = None,
-                       changes: str = "") -> str:
+                       changes: str = "", redact: Callable[[str], str] | None = None) -> str:
     """The observation message for one step; ``changes`` (a line saying which names the
-    step defined, changed or deleted) ends it."""
-    text = _observation(outputs, status, limit, timeout)
+    step defined, changed or deleted) ends it. ``redact`` runs on the whole text before it
+    is cut, so a secret that straddles the cut leaves no part of itself behind."""
+    text = _observation(outputs, status, limit, timeout, redact)
     return f"{text}\n{changes}" if changes and status != "skipped" else text
 
 
-def _observation(outputs: list[dict], status: str, limit: int, timeout: float | None) -> str:
+def _observation(outputs: list[dict], status: str, limit: int, timeout: float | None,
+                 redact: Callable[[str], str] | None = None) -> str:
     if status == "skipped":
         return "Observation:\n[The user declined to run this step. Do not retry it unchanged.]"
     parts = [text for text in (output_text(o) for o in outputs) if text]
     body = "\n".join(part.rstrip("\n") for part in parts) if parts else ""
+    if redact is not None:
+        body = redact(body)
     if status == "timeout":
         body = truncate_middle(body, limit)
         note = (f"[The step was stopped after {timeout:g} s: it ran past the time limit. "
