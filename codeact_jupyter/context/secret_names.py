@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 # Parts that mean a credential wherever they stand in a name.
-CREDENTIAL_PARTS = {"password", "passwd", "passwords", "passphrase", "pwd", "secret", "secrets",
+CREDENTIAL_PARTS = {"password", "passwd", "passwords", "passphrase", "secret", "secrets",
                     "apikey", "apikeys", "secretkey", "privatekey", "accesskey", "accesstoken",
                     "authtoken", "refreshtoken", "clientsecret", "apitoken", "accountkey",
                     "sharedaccesskey", "sastoken", "bearertoken", "sessiontoken"}
@@ -28,17 +28,28 @@ CREDENTIAL_PAIRS = {("api", "key"), ("secret", "key"), ("private", "key"), ("acc
                     ("account", "key"), ("signing", "key"), ("encryption", "key"), ("master", "key"),
                     ("session", "cookie"), ("auth", "cookie"), ("app", "password"), ("id", "token")}
 # Parts that often hold a credential: the value must look like one too.
+# (``pwd`` is as often the working directory; ``sig`` and ``signature`` only count in a URL.)
 MAYBE_PARTS = {"token", "auth", "authorization", "cookie", "cookies", "credential", "credentials",
-               "cred", "creds", "sessionid", "sig", "signature"}
+               "cred", "creds", "sessionid", "pwd"}
 # ``<word>_token`` names of tokenizers and counters, not credentials.
 _NOT_CREDENTIAL_BEFORE = {"pad", "eos", "bos", "unk", "sep", "cls", "mask", "start", "end", "special",
                           "next", "last", "first", "input", "output", "max", "min", "num", "n", "new",
                           "csrf", "xsrf", "page", "continuation", "cancel", "cancellation", "text"}
+# A last part that makes the name about a credential, not one: TOKEN_URL, password_hint.
+_ABOUT = {"url", "uri", "urls", "endpoint", "env", "var", "name", "names", "type", "types", "file",
+          "path", "dir", "header", "headers", "field", "fields", "param", "params", "length", "len",
+          "size", "prefix", "suffix", "placeholder", "hint", "label", "prompt", "format", "pattern",
+          "regex", "method", "methods", "mode", "policy", "scheme", "class", "kind", "expires", "expiry",
+          "expiration", "ttl", "timeout", "count", "id", "ids", "required", "enabled", "provider",
+          "manager", "store", "handler", "backend", "callback", "error", "exception", "attempts"}
 # Values a config or a docstring puts where a credential goes: placeholders, not secrets.
 _PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|\.+|-+|_+|none|null|nil|true|false|yes|no|on|off|"
-                          r"changeme|change[_-]?me|password|passwd|secret|token|your[_-]?\w*|"
                           r"<[^>]*>|\$\{?\w+\}?|%\(?\w+\)?s?|\{\{?[^}]*\}?\}|example\w*|dummy\w*|"
-                          r"test|testing|foo|bar|baz|abc|123|1234|12345|123456|\d+)$")
+                          r"foo|bar|baz|abc|\d+|"
+                          # my-secret, your_api_key_here, fake-token, change_me
+                          r"(?:(?:my|your|the|some|a|an|secret|password|passwd|pass|pwd|key|token|api|access|"
+                          r"here|xxx|example|sample|test|testing|dummy|fake|changeme|change|me|placeholder|"
+                          r"value|redacted|hidden|s3cr3t|insert|put|enter|goes|private|client|auth)[-_.]?)+)$")
 
 
 def name_parts(name: str) -> list[str]:
@@ -50,7 +61,7 @@ def name_parts(name: str) -> list[str]:
 def name_strength(name: str) -> str | None:
     """"credential", "maybe" or None (see the module docstring)."""
     parts = name_parts(name)
-    if not parts:
+    if not parts or "public" in parts or parts[-1] in _ABOUT:  # public_key, TOKEN_URL, auth_token_env
         return None
     if any(part in CREDENTIAL_PARTS for part in parts) or any(pair in CREDENTIAL_PAIRS for pair in zip(parts, parts[1:])):
         return "credential"
@@ -85,8 +96,10 @@ def looks_like_credential(value: str) -> bool:
         return False
     if value.startswith(("/", "~", "./", "../", "http:", "https:", "file:")) or re.match(r"[A-Za-z]:\\", value):
         return False
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?", value):
-        return False  # numpy.float64, self.token
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?", value):
+        return False  # numpy.float64, self.token, IPython.core.magics.osm:OSMagics
+    if re.fullmatch(r"[a-z]+(?:[_-][a-z]+)*|(?:[A-Z]?[a-z]+|[A-Z]+)+", value):
+        return False  # other_custom, RequestsCookieJar: words
     if re.fullmatch(r"[\d.,:+-]+", value):
         return False  # numbers, dates, times
     kinds = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))

@@ -91,7 +91,7 @@ def _identifier_reference(value: str) -> bool:
         or any(part in _WORDS for part in name_parts(value)))
 
 
-def secret_after(name: str, value: str, quoted: bool) -> bool:
+def secret_after(name: str, value: str, quoted: bool, op: str = "=") -> bool:
     """Whether ``value``, written beside ``name``, is to be masked."""
     strength = name_strength(name)
     if strength is None or not value or value.startswith("[redacted") or is_placeholder(value):
@@ -99,9 +99,11 @@ def secret_after(name: str, value: str, quoted: bool) -> bool:
     if value.lower() == name.lower() or value.lower() in _CODE_WORDS:
         return False
     if strength == "maybe":
-        return looks_like_credential(value)
+        return looks_like_credential(value) and not (op == ":" and re.fullmatch(r"[A-Z]\w*", value))
     if quoted:
         return not re.search(r"\s", value) and len(value) <= 400
+    if op == ":" and re.fullmatch(r"[A-Z]\w*", value):
+        return False  # a type annotation: auth: AuthType
     return not _identifier_reference(value) and (looks_like_credential(value) or len(value) >= 4
                                                  or name.isupper())
 
@@ -113,7 +115,9 @@ def named_values(text: str, lowered: str | None = None) -> Iterator[Found]:
         return
     for pattern, quoted in ((_QUOTED, True), (_BARE, False)):
         for match in pattern.finditer(text):
-            if secret_after(match.group("name"), match.group("val"), quoted):
+            if quoted and text[match.end():match.end() + 3].lstrip().startswith("+"):
+                continue  # "__Host-xsrf=" + token: the start of a value, joined in code
+            if secret_after(match.group("name"), match.group("val"), quoted, match.group("mid").strip()[-1:]):
                 yield Found(match.start("val"), match.end("val"), _label(match.group("name")))
     if "auth" in lowered:
         for match in _AUTH_HEADER.finditer(text):
