@@ -71,6 +71,22 @@ def test_secret_looking_names(name, secret):
     assert looks_secret(name) is secret
 
 
+def test_names_that_only_may_hold_a_credential_count_when_the_value_looks_like_one():
+    ns = {"pwd": "/home/ann/project", "token": "hello", "auth": ("ann", "s3cret-Pw-99"),
+          "eos_token": "</s>", "GITHUB_TOKEN": "gh-Tok-2291-xyz"}
+    redactor = Redactor.for_task(ns, environ={"DESKTOP_SESSION": "ubuntu", "TOX_TESTENV_PASSENV": "OPENBLAS_*"})
+    assert redactor.redact("in /home/ann/project: hello ann s3cret-Pw-99 gh-Tok-2291-xyz") == (
+        "in /home/ann/project: hello ann [redacted: value of auth] [redacted: value of GITHUB_TOKEN]")
+    assert not redactor.withholds("pwd") and not redactor.withholds("token") and redactor.withholds("auth")
+
+
+def test_the_models_code_is_rewritten_only_where_a_known_secret_appears():
+    redactor = Redactor.for_task({"api_key": "sk-SECRET-456"}, environ={})
+    code = 'password = "letmein-77"\nclient = Client(api_key="sk-SECRET-456")'
+    assert redactor.redact_code(code) == 'password = "letmein-77"\nclient = Client(api_key="[redacted: value of api_key]")'
+    assert redactor.redact(code).startswith('password = "[redacted: value of password]"')
+
+
 def test_values_of_secret_names_are_masked_in_any_text_with_what_they_were():
     ns = {"api_key": "sk-SECRET-456", "password": "hunter2", "pwd": "ab",
           "config": {"db": {"password": "nested-pass-1"}, "host": "db.local"},
@@ -106,10 +122,10 @@ def test_a_long_secret_glued_to_other_text_is_masked_a_short_one_only_as_a_word(
 
 def test_a_quoted_literal_assigned_to_a_secret_name_is_masked_whatever_its_length():
     redactor = Redactor.for_task({}, environ={})
-    source = ('pwd = "ab"\nconfig = {"api_key": "xyz", "user": "ann"}\n'
+    source = ('passwd = "ab"\nconfig = {"api_key": "xyz", "user": "ann"}\n'
               'os.environ["OPENAI_API_KEY"] = "k-1"\nif password == "letmein": pass\nkey = lambda r: r\n')
     assert redactor.redact(source) == (
-        'pwd = "[redacted: value of pwd]"\nconfig = {"api_key": "[redacted: value of api_key]", "user": "ann"}\n'
+        'passwd = "[redacted: value of passwd]"\nconfig = {"api_key": "[redacted: value of api_key]", "user": "ann"}\n'
         'os.environ["OPENAI_API_KEY"] = "[redacted: value of OPENAI_API_KEY]"\n'
         'if password == "[redacted: value of password]": pass\nkey = lambda r: r\n')
     assert redactor.withheld == 4

@@ -63,7 +63,7 @@ def build_manifest(source: NotebookSource, task: str, settings: TaskSettings) ->
     from .run import Run
     from .task import task_redactor
 
-    redactor = task_redactor(source.shell, settings)
+    redactor = task_redactor(source.shell, settings, source)
     run = Run(run_id="manifest", task=redactor.redact(task.strip()))
     # A copy of the task's cell window (context_window.py): looking must not move it.
     window = replace(kernel_window("document" if source.from_document else "history"))
@@ -95,7 +95,7 @@ def follow_up_text(source: NotebookSource, task: str, settings: TaskSettings) ->
     conversation = last_conversation()
     if conversation is None or not conversation.messages:
         return None
-    redactor = task_redactor(source.shell, settings)
+    redactor = task_redactor(source.shell, settings, source)
     cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
                                             redactor.withholds)
     *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),

@@ -132,7 +132,7 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth)  # for undo
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
     try:
-        redactor = run.redactor = task_redactor(shell, settings)
+        redactor = run.redactor = task_redactor(shell, settings, source)
         run.task = redactor.redact(task)  # what we store holds no secret either
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
@@ -174,9 +174,10 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     return run
 
 
-def task_redactor(shell, settings: TaskSettings) -> Redactor:
+def task_redactor(shell, settings: TaskSettings, source: NotebookSource | None = None) -> Redactor:
     """The one redactor of a task: the shell's variables, the environment and the backend's
-    key, as they are when the task starts."""
+    key, as they are when the task starts, and the values of the names private cells define
+    (``source``'s cells)."""
     for pattern in settings.redact_patterns:
         try:
             re.compile(pattern)
@@ -185,7 +186,17 @@ def task_redactor(shell, settings: TaskSettings) -> Redactor:
                                f"expression ({exc}). Nothing was sent.") from None
     return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
                              patterns=list(settings.redact_patterns), allow=settings.redact_allow,
-                             enabled=settings.redact)
+                             enabled=settings.redact, private=_private_names(source))
+
+
+def _private_names(source: NotebookSource | None) -> set[str]:
+    if source is None:
+        return set()
+    try:
+        return {name for cell in source.cells() if cell.private for name in cell.defines}
+    except Exception:  # the cells could not be read: the context will say so
+        log.warning("codeact: could not read the private cells", exc_info=True)
+        return set()
 
 
 def context_budget(settings: TaskSettings, backend) -> int:

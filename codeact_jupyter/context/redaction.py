@@ -81,7 +81,10 @@ class Redactor:
     @classmethod
     def for_task(cls, namespace: Mapping | None = None, environ: Mapping | None = None,
                  backend_key: str | None = None, patterns: list[str] = (), allow=(),
-                 enabled: bool = True, frame_seconds: float = FRAME_SECONDS) -> Redactor:
+                 enabled: bool = True, frame_seconds: float = FRAME_SECONDS,
+                 private=()) -> Redactor:
+        """``private``: names a private cell defines; their values are secret wherever a
+        step prints them (``print(globals())``), and never named."""
         redactor = cls(extra=[Detector("matched a codeact redact pattern", re.compile(p)) for p in patterns],
                        allow=frozenset(allow), enabled=enabled)
         if not enabled:
@@ -93,6 +96,9 @@ class Redactor:
         if backend_key:
             redactor._add(backend_key, "the backend's API key")
         redactor._deadline = time.monotonic() + frame_seconds
+        for name in private:
+            if name in (namespace or {}):
+                redactor._collect_private((namespace or {})[name], [0])
         # The user's own names first, so a value is called by them rather than by Out[5].
         for name, value in sorted((namespace or {}).items(), key=lambda item: item[0] in ("Out", "In")):
             if isinstance(name, str) and not name.startswith("_") and name not in redactor.allow:
@@ -104,6 +110,19 @@ class Redactor:
                 except Exception:  # a user's dict subclass whose items() fails: skip it
                     continue
         return redactor
+
+    def _collect_private(self, value, seen: list[int], depth: int = 0) -> None:
+        if depth > _MAX_DEPTH or seen[0] >= _MAX_VALUES_PER_VARIABLE:
+            return
+        seen[0] += 1
+        if isinstance(value, (str, bytes, bytearray)) or isinstance(value, (int, float)) and len(repr(value)) >= 6:
+            self._add(value if isinstance(value, (str, bytes, bytearray)) else repr(value), "a private cell's value")
+        elif isinstance(value, dict):
+            for key, item in islice(value.items(), _MAX_VALUES_PER_VARIABLE):
+                self._collect_private(item, seen, depth + 1)
+        elif isinstance(value, (list, tuple, set)):
+            for item in islice(value, _MAX_VALUES_PER_VARIABLE):
+                self._collect_private(item, seen, depth + 1)
 
     def _strength(self, name) -> str | None:
         return name_strength(name) if isinstance(name, str) and name not in self.allow else None

@@ -55,7 +55,7 @@ FORMATS = [
 URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"]+:)(?P<val>[^\s@/'\"]+)(?=@)")
 
 # Words one of which a name that means a credential holds (lower case): no word, no look.
-_WORDS = ("pass", "pwd", "secret", "key", "token", "auth", "cookie", "cred", "sig", "bearer")
+_WORDS = ("pass", "pwd", "secret", "key", "token", "auth", "cookie", "cred", "sig", "bearer", "code=")
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
 # name = "literal", "name": "literal", name="literal", env["NAME"] = "literal", name == "literal"
 _QUOTED = re.compile(rf"(?P<name>{_NAME})(?P<mid>['\"]?\]?[ \t]*(?:==?|:|=>)[ \t]*(?:[bru]{{0,2}}))"
@@ -63,11 +63,16 @@ _QUOTED = re.compile(rf"(?P<name>{_NAME})(?P<mid>['\"]?\]?[ \t]*(?:==?|:|=>)[ \t
 # A value with no quotes, where a config line, a query string or a connection string puts it:
 # .env (NAME=value, export NAME=value), YAML (name: value), INI (name = value), URL
 # (?api_key=value&...), connection strings (...;Password=value;...).
-_BARE = re.compile(rf"(?:^|(?<=[\s?&;]))(?P<name>{_NAME})(?P<mid>[ \t]*[=:][ \t]*)"
-                   r"(?P<val>[^\s'\"`,;&()\[\]{}<>]+)(?=[ \t]*(?:[;&\n]|$|#))", re.M)
+_BARE = re.compile(rf"(?:^|(?<=[\s?&;'\"]))(?P<name>{_NAME})(?P<mid>[ \t]*[=:][ \t]*)"
+                   r"(?P<val>[^\s'\"`,;&()\[\]{}<>]+)(?=[ \t]*(?:[;&\n'\"]|$|#))", re.M)
+# ?name=value&... in a URL (found apart: a bare value above may hold the whole URL).
+_QUERY = re.compile(r"[?&](?P<name>[A-Za-z_][\w.-]*)=(?P<val>[^&#\s'\"<>]+)")
 # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
 _AUTH_HEADER = re.compile(r"(?P<head>\b(?:Authorization|Proxy-Authorization)['\"]?[ \t]*[:=][ \t]*['\"]?"
                           r"(?:Bearer|Basic|Token|Digest|token|bearer)[ \t]+)(?P<val>[A-Za-z0-9._~+/=:-]{8,})", re.I)
+# Query parameters that carry a credential in a URL (an Azure SAS ``sig``, a maps ``key``).
+_QUERY_NAMES = {"sig", "signature", "key", "token", "code", "auth", "apikey", "access_token", "x-amz-signature",
+                "x-amz-credential", "x-amz-security-token", "x-goog-signature"}
 # Names that are type annotations or code where a YAML value would stand: password: str.
 _CODE_WORDS = {"str", "bytes", "int", "float", "bool", "any", "object", "dict", "list", "none",
                "secretstr", "optional", "self", "cls", "return", "lambda", "not", "and", "or", "is", "in"}
@@ -91,9 +96,12 @@ def _identifier_reference(value: str) -> bool:
         or any(part in _WORDS for part in name_parts(value)))
 
 
-def secret_after(name: str, value: str, quoted: bool, op: str = "=") -> bool:
-    """Whether ``value``, written beside ``name``, is to be masked."""
+def secret_after(name: str, value: str, quoted: bool, op: str = "=", in_query: bool = False) -> bool:
+    """Whether ``value``, written beside ``name``, is to be masked (``in_query``: a URL's
+    ``?name=value&...``, where ``sig``, ``key`` and ``code`` mean a credential too)."""
     strength = name_strength(name)
+    if strength is None and in_query and name.lower() in _QUERY_NAMES:
+        strength = "maybe"
     if strength is None or not value or value.startswith("[redacted") or is_placeholder(value):
         return False
     if value.lower() == name.lower() or value.lower() in _CODE_WORDS:
@@ -118,6 +126,10 @@ def named_values(text: str, lowered: str | None = None) -> Iterator[Found]:
             if quoted and text[match.end():match.end() + 3].lstrip().startswith("+"):
                 continue  # "__Host-xsrf=" + token: the start of a value, joined in code
             if secret_after(match.group("name"), match.group("val"), quoted, match.group("mid").strip()[-1:]):
+                yield Found(match.start("val"), match.end("val"), _label(match.group("name")))
+    if "?" in text:
+        for match in _QUERY.finditer(text):
+            if secret_after(match.group("name"), match.group("val"), False, "=", in_query=True):
                 yield Found(match.start("val"), match.end("val"), _label(match.group("name")))
     if "auth" in lowered:
         for match in _AUTH_HEADER.finditer(text):
