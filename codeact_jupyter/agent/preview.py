@@ -88,7 +88,7 @@ def rough_budget(settings: TaskSettings) -> int:
 def follow_up_text(source: NotebookSource, task: str, settings: TaskSettings) -> str | None:
     """What ``%%codeact -c TASK`` would send: the conversation so far (already sent, listed a
     line a message) and the new message, in full. None when there is nothing to continue."""
-    from ..context.parts import shared_for_follow_up
+    from ..context.parts import names_a_follow_up_may_miss, shared_for_follow_up
     from .conversation import continuation, last_conversation
     from .task import task_redactor
 
@@ -100,7 +100,8 @@ def follow_up_text(source: NotebookSource, task: str, settings: TaskSettings) ->
                                             redactor.withholds)
     *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),
                                   rough_budget(settings), approx_tokens,
-                                  present=source.names(),
+                                  present=names_a_follow_up_may_miss(source, settings.context,
+                                                                     settings.context_exclude),
                                   cells_shared=settings.context in ("all", "cells"))
     message = redactor.redact(last["content"])
     sent = sum(approx_tokens(content_text(m["content"])) for m in earlier)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable, Iterable
 
 from ..backends import create_backend
-from ..context.parts import build_context, shared_for_follow_up
+from ..context.parts import build_context, names_a_follow_up_may_miss, shared_for_follow_up
 from ..context.redaction import Redactor
 from ..context.source import NotebookSource
 from ..context.window import kernel_window
@@ -145,7 +145,8 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
                                                     redactor.withholds)
             loop.continue_messages(continuation(
                 thread, cells, variables, run.task, budget, backend.count_tokens,
-                present=source.names(), cells_shared=settings.context in ("all", "cells")))
+                present=names_a_follow_up_may_miss(source, settings.context, settings.context_exclude),
+                cells_shared=settings.context in ("all", "cells")))
         else:
             loop.start_messages(build_context(source, budget, backend.count_tokens, redactor=redactor,
                                               include=settings.context, exclude=settings.context_exclude,
