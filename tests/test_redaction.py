@@ -240,3 +240,18 @@ def test_braces_in_config_patterns_are_written_doubled(ip, forget_redact_config)
     assert magics.redact_patterns == [r"ACME-\d{6}", "x{2,3}"]
     redactor = Redactor.for_task({}, environ={}, patterns=magics.redact_patterns)
     assert redactor.redact("id ACME-123456") == "id [redacted: matched a codeact redact pattern]"
+
+
+def test_a_rich_output_too_long_to_redact_in_time_is_left_out_of_what_is_kept():
+    from codeact_jupyter.context.redaction import RICH_LIMIT
+
+    redactor = Redactor.for_task({"api_key": "sk-SECRET-456"}, environ={})
+    big = "<table>" + "<tr><td>sk-SECRET-456</td></tr>" * (RICH_LIMIT // 30) + "</table>"
+    outputs = [{"output_type": "display_data", "metadata": {},
+                "data": {"text/html": big, "text/plain": "<IPython.core.display.HTML object>"}},
+               {"output_type": "display_data", "metadata": {}, "data": {"text/html": "<b>sk-SECRET-456</b>"}}]
+    kept = redactor.redact_outputs(outputs)
+    assert kept[0]["data"] == {"text/plain": "<IPython.core.display.HTML object>"}
+    assert kept[0]["metadata"] == {"codeact": {"left_out": ["text/html"]}}
+    assert kept[1]["data"]["text/html"] == "<b>[redacted: value of api_key]</b>"
+    assert outputs[0]["data"]["text/html"] is big  # the user's own output is not changed

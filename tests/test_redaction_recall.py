@@ -134,10 +134,27 @@ def test_a_secret_cut_in_half_by_a_long_outputs_cut_leaves_no_part(ip, forget_ce
     step = 'print("x" * 485 + service_token + "y" * 2000)'
     with ChatServer([f"<execute>\n{step}\n</execute>", "Done."]) as server:
         assert ip.run_cell(f"%codeact --base-url {server.base_url} --model m print it").error_in_exec is None
+    import codeact_jupyter
+
     observation = server.requests[1]["messages"][-1]["content"]
-    assert "characters cut" in observation
+    kept = json.dumps(codeact_jupyter.last_run().steps[0].outputs)  # a head and a tail of the stream
+    assert "characters cut" in observation and "characters of output cut" in kept
     for start in range(0, len(secret) - 8):
-        assert secret[start:start + 8] not in observation
+        assert secret[start:start + 8] not in observation and secret[start:start + 8] not in kept
+
+
+def test_a_secret_at_the_streams_own_cut_leaves_no_part_in_what_is_kept(ip, forget_cells):
+    ip.run_cell('service_token = "svc-Tok-8842-xyzAbCdEfGhIjKlMnOpQrStUvWx"')
+    ip.magics_manager.registry["CodeActMagics"].observation_limit = 1000
+    secret = ip.user_ns["service_token"]
+    step = 'print("x" * 985 + service_token + "y" * 5000)'  # the kept head ends 15 characters in
+    with ChatServer([f"<execute>\n{step}\n</execute>", "Done."]) as server:
+        assert ip.run_cell(f"%codeact --base-url {server.base_url} --model m print it").error_in_exec is None
+    import codeact_jupyter
+
+    kept = json.dumps(codeact_jupyter.last_run().steps[0].outputs) + json.dumps(server.requests)
+    for start in range(0, len(secret) - 8):
+        assert secret[start:start + 8] not in kept
 
 
 def test_a_private_cells_values_are_masked_in_what_a_step_prints(ip, forget_cells):

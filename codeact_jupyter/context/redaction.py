@@ -38,12 +38,13 @@ _BINARY = {"application/pdf", "application/octet-stream"}
 # Values shorter than this are not searched for in free text (see the module docstring).
 MIN_FREE_TEXT = 6
 ANYWHERE_CHARS = 12  # values this long are masked even inside a longer word
+PART_CHARS = 6  # a cut-off part of a known value this long is masked at a cut
 _MAX_VALUES_PER_VARIABLE = 100
 _MAX_DEPTH = 4
 _MAX_OUT_ENTRIES = 1000
 FRAME_SECONDS = 1.0  # reading the credential columns of every DataFrame, per task
-# A rich output (HTML, JSON) kept for views is redacted only when it may hold a secret; one
-# longer than this that may is left out of the kept copy (the model never reads it).
+# A rich output (HTML, JSON) longer than this is left out of the copy kept for views (its
+# text/plain stays): the model never reads it, and redacting 11 MB would cost seconds.
 RICH_LIMIT = 1_000_000
 
 
@@ -231,9 +232,26 @@ class Redactor:
     def redact_outputs(self, outputs: list[dict]) -> list[dict]:
         """A step's nbformat outputs with their text redacted, for what is stored and sent to
         views (last_run().steps, the Observation event, the panel's trace); binary payloads
-        (images, PDF) are kept as they are, and a rich output too long to redact in time
-        (RICH_LIMIT) that may hold a secret is left out (its text/plain stays)."""
-        return self.redact_for_views(outputs)
+        (images, PDF) are kept as they are, and a rich entry longer than RICH_LIMIT is left
+        out (its text/plain stays; ``metadata.codeact.left_out`` names it)."""
+        if not self.enabled:
+            return outputs
+        kept = self.redact_for_views([_without_big_rich(output) for output in outputs])
+        return [{**out, "text": self._cut_edges(out["text"])} if out.get("output_type") == "stream"
+                and isinstance(out.get("text"), str) else out for out in kept]
+
+    def _cut_edges(self, text: str) -> str:
+        """A stream kept as a head and a tail (step_streams.py) may begin with the end of a
+        known secret or end with its beginning: that part goes too."""
+        for value, label in self.values.items():
+            for size in range(len(value) - 1, PART_CHARS - 1, -1):
+                if text.endswith(value[:size]):
+                    text = text[:-size] + _mask(label)
+                    break
+                if text.startswith(value[-size:]):
+                    text = _mask(label) + text[size:]
+                    break
+        return text
 
     def redact_for_views(self, value):
         """Any JSON-like value with its text redacted, for what is stored and sent to views
@@ -257,8 +275,7 @@ class Redactor:
             return [self._redact_json(item, mime) for item in value]
         if isinstance(value, dict):
             return {key: self._redact_json(item, key if "/" in str(key) else mime)
-                    for key, item in value.items()
-                    if not _too_long_to_redact(key, item, self)}
+                    for key, item in value.items()}
         return value
 
     def redact_content(self, content):
@@ -305,13 +322,24 @@ class Redactor:
         return " ".join(lines) or None
 
 
-def _too_long_to_redact(key, item, redactor: Redactor) -> bool:
-    """A rich MIME entry longer than RICH_LIMIT that may hold a secret (see redact_outputs)."""
-    key = str(key)
-    if "/" not in key or key == "text/plain" or key.startswith("image/") or key in _BINARY:
-        return False
-    text = "".join(item) if isinstance(item, list) and all(isinstance(p, str) for p in item) else item
-    return isinstance(text, str) and len(text) > RICH_LIMIT and redactor.may_hold_secret(text)
+def _length(item) -> int:
+    if isinstance(item, list):
+        return sum(len(part) for part in item if isinstance(part, str))
+    return len(item) if isinstance(item, str) else 0
+
+
+def _without_big_rich(output):
+    """An output without its rich entries longer than RICH_LIMIT (see redact_outputs)."""
+    data = output.get("data") if isinstance(output, dict) else None
+    if not isinstance(data, dict):
+        return output
+    big = [mime for mime, item in data.items() if mime != "text/plain" and not str(mime).startswith("image/")
+           and mime not in _BINARY and _length(item) > RICH_LIMIT]
+    if not big:
+        return output
+    metadata = dict(output.get("metadata") or {})
+    metadata["codeact"] = {**(metadata.get("codeact") or {}), "left_out": big}
+    return {**output, "data": {m: item for m, item in data.items() if m not in big}, "metadata": metadata}
 
 
 NO_REDACTION = Redactor(enabled=False)
