@@ -70,6 +70,10 @@ RECALL = [
      "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
     ("PEM private key", f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----", PEM_BODY),
     ("OpenAI key", "OPENAI_API_KEY=sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c", "sk-proj-Zq3Xv9LmN2bT7yR4kW8pA1sD6fG0hJ5c"),
+    ("Mailchimp key", "mc = MailChimp('0123456789abcdef0123456789abcdef-us14')", "0123456789abcdef0123456789abcdef-us14"),
+    ("Square token", "SQUARE = sq0atp-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op", "sq0atp-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op"),
+    ("Telegram bot token", "bot = Bot('1234567890:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0')",
+     "1234567890:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0"),
     ("SendGrid key", "key: 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",
      "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr"),
 ]
