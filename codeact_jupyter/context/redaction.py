@@ -28,10 +28,10 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 
-from .frame_secrets import mask_table_column, scan_frame
-from .secret_names import looks_like_credential, looks_secret, name_parts, name_strength  # noqa: F401
+from .frame_secrets import mask_table_column
+from .known_secrets import FRAME_SECONDS, KnownSecrets
+from .secret_names import looks_secret, name_parts, name_strength  # noqa: F401 - also at their old address
 from .secret_shapes import FORMATS, PEM, Detector, Found, named_values, replace_spans, url_passwords
 
 _BINARY = {"application/pdf", "application/octet-stream"}
@@ -39,28 +39,13 @@ _BINARY = {"application/pdf", "application/octet-stream"}
 MIN_FREE_TEXT = 6
 ANYWHERE_CHARS = 12  # values this long are masked even inside a longer word
 PART_CHARS = 6  # a cut-off part of a known value this long is masked at a cut
-_MAX_VALUES_PER_VARIABLE = 100
-_MAX_DEPTH = 4
-_MAX_OUT_ENTRIES = 1000
-FRAME_SECONDS = 1.0  # reading the credential columns of every DataFrame, per task
 # A rich output (HTML, JSON) longer than this is left out of the copy kept for views (its
 # text/plain stays): the model never reads it, and redacting 11 MB would cost seconds.
 RICH_LIMIT = 1_000_000
 
 
-def _credential_like(value: str) -> bool:
-    """An environment variable's value worth hunting for: the desktop's DESKTOP_SESSION=ubuntu
-    or SSH_AUTH_SOCK=/tmp/... are not credentials, and masking "ubuntu" everywhere would hurt."""
-    return (len(value) >= 8 and not value.startswith("/") and not re.fullmatch(r"[a-z]+", value)
-            and not re.search(r"\s", value))
-
-
 def _mask(label: str) -> str:
     return f"[redacted: {label}]"
-
-
-def _path_like(value: str) -> bool:
-    return value.startswith(("/", "~", "./", "../")) or bool(re.match(r"[A-Za-z]:\\", value))
 
 
 @dataclass
@@ -77,7 +62,6 @@ class Redactor:
     _reported: int = 0
     _unscanned_reported: bool = False
     masks: int = 0  # masks made so far (each occurrence), to count a part's redactions
-    _deadline: float = 0.0
 
     @classmethod
     def for_task(cls, namespace: Mapping | None = None, environ: Mapping | None = None,
@@ -88,51 +72,17 @@ class Redactor:
         step prints them (``print(globals())``), and never named."""
         redactor = cls(extra=[Detector("matched a codeact redact pattern", re.compile(p)) for p in patterns],
                        allow=frozenset(allow), enabled=enabled)
-        if not enabled:
-            return redactor
-        for name, value in (environ if environ is not None else os.environ).items():
-            strength = name_strength(name) if name not in redactor.allow else None
-            if strength and (looks_like_credential(value) if strength == "maybe" else _credential_like(value)):
-                redactor._add(value, f"value of environment variable {name}")
-        if backend_key:
-            redactor._add(backend_key, "the backend's API key")
-        redactor._deadline = time.monotonic() + frame_seconds
-        for name in private:
-            if name in (namespace or {}):
-                redactor._collect_private((namespace or {})[name], [0])
-        # The user's own names first, so a value is called by them rather than by Out[5].
-        for name, value in sorted((namespace or {}).items(), key=lambda item: item[0] in ("Out", "In")):
-            if isinstance(name, str) and not name.startswith("_") and name not in redactor.allow:
-                try:
-                    if name == "Out" and isinstance(value, dict):
-                        redactor._collect_outputs(value)
-                    else:
-                        redactor._collect(value, name, redactor._strength(name), 0, [0])
-                except Exception:  # a user's dict subclass whose items() fails: skip it
-                    continue
+        if enabled:
+            known = KnownSecrets(redactor.allow, time.monotonic() + frame_seconds)
+            known.from_environ(os.environ if environ is None else environ)
+            if backend_key:
+                known.add(backend_key, "the backend's API key")
+            known.from_namespace(namespace or {}, private)
+            redactor.values, redactor.unscanned = known.values, known.unscanned
         return redactor
-
-    def _collect_private(self, value, seen: list[int], depth: int = 0) -> None:
-        if depth > _MAX_DEPTH or seen[0] >= _MAX_VALUES_PER_VARIABLE:
-            return
-        seen[0] += 1
-        if isinstance(value, (str, bytes, bytearray)) or isinstance(value, (int, float)) and len(repr(value)) >= 6:
-            self._add(value if isinstance(value, (str, bytes, bytearray)) else repr(value), "a private cell's value")
-        elif isinstance(value, dict):
-            for key, item in islice(value.items(), _MAX_VALUES_PER_VARIABLE):
-                self._collect_private(item, seen, depth + 1)
-        elif isinstance(value, (list, tuple, set)):
-            for item in islice(value, _MAX_VALUES_PER_VARIABLE):
-                self._collect_private(item, seen, depth + 1)
 
     def _strength(self, name) -> str | None:
         return name_strength(name) if isinstance(name, str) and name not in self.allow else None
-
-    def _collect_outputs(self, out: dict) -> None:
-        """IPython's output cache: the newest results first, each with its own budget (a
-        long session's Out holds thousands; the first hundred are the least likely shown)."""
-        for count, value in islice(reversed(list(out.items())), _MAX_OUT_ENTRIES):
-            self._collect(value, f"Out[{count}]", None, 1, [0])
 
     def is_secret_name(self, name: str) -> bool:
         return self.enabled and self._strength(name) is not None
@@ -149,35 +99,6 @@ class Redactor:
         for value in mine:
             self._withheld.setdefault(value, self.values[value])
         return strength == "credential" or bool(mine)
-
-    def _add(self, value, label: str) -> None:
-        if isinstance(value, (bytes, bytearray)):
-            value = bytes(value).decode("utf-8", "replace")
-        if isinstance(value, str) and value.strip() and not value.startswith("[redacted:"):
-            self.values.setdefault(value, label)
-
-    def _collect(self, value, path: str, strength: str | None, depth: int, seen: list[int]) -> None:
-        """Strings under a credential name, and under credential keys of any dict (a
-        ``maybe`` name's only when they look like a credential)."""
-        if depth > _MAX_DEPTH or seen[0] >= _MAX_VALUES_PER_VARIABLE:
-            return
-        if isinstance(value, (str, bytes, bytearray)):
-            text = bytes(value).decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
-            if strength == "credential" and not (path.split("[")[0].lower() == "pwd" and _path_like(text)) \
-                    or strength == "maybe" and looks_like_credential(text):
-                seen[0] += 1
-                self._add(text, f"value of {path}")
-        elif isinstance(value, dict):
-            for key, item in islice(value.items(), _MAX_VALUES_PER_VARIABLE):
-                self._collect(item, f"{path}[{key!r}]", strength or self._strength(key), depth + 1, seen)
-        elif strength and isinstance(value, (list, tuple)):
-            for item in value[:_MAX_VALUES_PER_VARIABLE]:
-                self._collect(item, path, strength, depth + 1, seen)
-        elif type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas"):
-            scan = scan_frame(value, self._deadline, self.allow)
-            for column, item in scan.values:
-                self._add(item, f"value of {path}[{column!r}]")
-            self.unscanned += [(path, column) for column in scan.unscanned]
 
     def redact(self, text: str) -> str:
         """Any text bound for the model or a store: every rule."""
