@@ -23,7 +23,7 @@ def test_a_private_cell_is_neither_news_nor_gone(ip, forget_cells):
         codeact(ip, server, "", "one")
         assert "clinic_code" in json.dumps(server.requests[0])  # shown while it was shared
         ip.run_cell("# codeact: private\nclinic_code = 'CLN-4471-PRIV'\npatient_name = 'Ada Q. Lovelace'\n"
-                    "visits = 4", store_history=True)
+                    "visits = 4\ndel visits", store_history=True)  # gone, but by a private cell's doing
         codeact(ip, server, "-c", "two")
     (message,) = follow_ups(server)
     for hidden in ("clinic_code", "patient_name", "visits", "No longer defined", "CLN-4471", "Ada Q."):
