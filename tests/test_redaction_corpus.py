@@ -76,3 +76,24 @@ cookies = RequestsCookieJar()'''
     redactor = fresh()
     assert redactor.redact(code) == code
     assert redactor.withheld == 0
+
+
+def test_everyday_pandas_steps_reach_the_server_and_the_record_as_written(ip):
+    import json
+
+    import codeact_jupyter
+    from chat_server import ChatServer
+
+    step = ('import pandas as pd\nsales = pd.DataFrame({"date": pd.to_datetime(["2024-01-05"]), "session": ["mobile"],\n'
+            '                      "auth_method": ["basic"], "units": [3]})\n'
+            'agg = {"key": "product"}\nspark_session = "local[*]"\n'
+            'print(sales.groupby(pd.Grouper(key="date", freq="MS"))["units"].sum())\n'
+            'print(sales[sales["session"] == "mobile"])\nsales["revenue"]')
+    with ChatServer([f"Let me look.\n<execute>\n{step}\n</execute>", "The revenue column is missing."]) as server:
+        assert ip.run_cell(f"%codeact --base-url {server.base_url} --model m sum it").error_in_exec is None
+    messages = server.requests[1]["messages"]
+    assert messages[2]["content"] == f"Let me look.\n<execute>\n{step}\n</execute>"
+    assert "KeyError: 'revenue'" in messages[3]["content"] and "mobile" in messages[3]["content"]
+    assert "[redacted" not in json.dumps(server.requests)
+    run = codeact_jupyter.last_run()
+    assert run.steps[0].code == step and run.redacted_counts() == {}
