@@ -126,7 +126,8 @@ def test_a_column_too_long_to_read_in_time_is_masked_whole_and_said():
     assert "tk-" not in shown and "ann" in shown and "bob" in shown
     assert redactor.new_notice() == ("Too long to check for secrets in time, so masked whole in the tables "
                                      "the model is sent: df['token'].")
-    assert mask_table_column("no table here", "token", "X") == "no table here"
+    prose = "the token is here\nand this line stays as it is, whatever its length"
+    assert mask_table_column(prose, "token", "X") == prose
 
 
 def test_a_secret_cut_in_half_by_a_long_outputs_cut_leaves_no_part(ip, forget_cells):

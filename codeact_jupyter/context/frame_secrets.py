@@ -7,6 +7,7 @@ redaction.py then masks that whole column in the tables it finds in what is sent
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -86,11 +87,13 @@ def mask_table_column(text: str, column: str, mask: str) -> str:
 
 
 def _column_span(line: str, column: str) -> tuple[int, int] | None:
+    """Where ``column``'s header stands in a pandas header line (its names two or more
+    spaces apart), or None for a line of another shape ("the token is here")."""
     words = line.split()
-    if column not in words or len(words) < 2:
+    if column not in words or len(words) < 2 or f"  {column}" not in line or re.search(r"\S \S", line):
         return None
-    end = line.index(f" {column}") + 1 + len(column) if f" {column}" in line else None
-    if end is None or line[end:end + 1] not in ("", " "):
+    end = line.index(f"  {column}") + 2 + len(column)
+    if line[end:end + 1] not in ("", " "):
         return None
     start = end - len(column)
     while start > 0 and line[start - 1] == " ":
