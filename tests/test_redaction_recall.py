@@ -93,7 +93,10 @@ def test_no_secret_of_the_table_reaches_the_server_the_record_the_trace_or_a_rep
         paths.append(tmp_path / f"file{number}.txt")
         paths[-1].write_text(text, encoding="utf-8")
     ip.magics_manager.registry["CodeActMagics"].observation_limit = 100_000
-    step = f"for path in {[str(p) for p in paths]!r}:\n    print(open(path).read())"
+    ip.user_ns["accounts"] = pd.DataFrame({"user": [f"user-{i}" for i in range(300)],
+                                           "token": [f"tok-{i:03d}-Zx9Qw8" for i in range(300)]})
+    step = (f"for path in {[str(p) for p in paths]!r}:\n    print(open(path).read())\n"
+            "print(accounts.iloc[[0, 150, 297, 298, 299]].to_string())")
     with ChatServer([f"Let me read them.\n<execute>\n{step}\n</execute>", "Read."]) as server:
         assert ip.run_cell(f"%codeact --base-url {server.base_url} --model m read the configs").error_in_exec is None
     import codeact_jupyter
@@ -102,8 +105,9 @@ def test_no_secret_of_the_table_reaches_the_server_the_record_the_trace_or_a_rep
     replay = run.save_replay(tmp_path / "replay.json").read_text(encoding="utf-8")
     kept = {"sent": json.dumps(server.requests), "last_run": json.dumps([run.messages, run.task, run.answer] + [
         [s.code, s.observation, s.outputs] for s in run.steps]), "trace": json.dumps(run_trace(run)), "replay": replay}
-    assert len(server.requests) == 2 and "db.internal" in kept["sent"]  # the files were read
-    for shape, _, secret in RECALL:
+    assert len(server.requests) == 2 and "db.internal" in kept["sent"] and "user-298" in kept["sent"]
+    rows = [("DataFrame column token", "", f"tok-{i:03d}-Zx9Qw8") for i in (0, 150, 297, 298, 299)]
+    for shape, _, secret in RECALL + rows:
         for where, text in kept.items():
             assert secret not in text, f"{shape}: {where}"
     assert run.steps[0].code == step  # the model's code is kept as it wrote it
@@ -180,6 +184,5 @@ def test_what_a_follow_up_says_is_masked(ip, forget_cells):
                     store_history=True)
         assert ip.run_cell(f"%codeact -c --base-url {server.base_url} --model m two").error_in_exec is None
     follow_up = server.requests[1]["messages"][-1]["content"]
-
     assert "stripe = " in follow_up  # the cell is news
     assert "sk_live_4eC39HqLyjWDarjtT1zdp7dc" not in follow_up and "Pg-pass-7731" not in follow_up
