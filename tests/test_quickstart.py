@@ -156,3 +156,28 @@ def test_the_checkout_notebook_has_no_outputs_to_leak():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")
+
+
+def test_the_quickstart_replays_from_its_own_saved_trace_with_no_model(tmp_path):
+    """The shipped demo holds no secret: its steps reach the model and the trace exactly as
+    written, nothing is said to be withheld, and the trace the run saved replays to the end."""
+    from codeact_jupyter.trace.build import MIME
+    import json
+
+    path = tmp_path / "quickstart.ipynb"
+    nbformat.write(nbformat.read(NOTEBOOK, as_version=4), path)
+    nb = execute(path)
+    cell = task_cell(nb)
+    assert "withheld" not in cell_text_line(cell)
+    trace = next(out["data"][MIME] for out in cell.outputs if MIME in out.get("data", {}))
+    shipped = json.loads((ROOT / "codeact_jupyter" / "replays" / "quickstart.json").read_text())
+    shipped_code = [r["text"].split("<execute>\n", 1)[1].rsplit("\n</execute>", 1)[0]
+                    for r in shipped["replies"] if "<execute>" in r["text"]]
+    assert [step["code"] for step in trace["steps"]] == shipped_code
+    assert trace["redactions"] == {}
+
+    cell.source = f"%%codeact --backend replay --model quickstart.ipynb#{trace['run_id']}\n{shipped['task']}"
+    nbformat.write(nb, path)
+    shown = cell_text_line(task_cell(execute(path)))
+    assert "diverged" not in shown and "KeyError" not in shown
+    assert "The plot above shows their monthly revenue" in shown

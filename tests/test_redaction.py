@@ -61,11 +61,30 @@ def test_ordinary_text_is_left_alone(text):
     ("api_key", True), ("OPENAI_KEY", True), ("db_password", True), ("dbPassword", True),
     ("GITHUB_TOKEN", True), ("aws_secret_access_key", True), ("pwd", True), ("passwd", True),
     ("credentials", True), ("auth", True), ("session_cookie", True), ("apikey", True),
+    ("client_secret", True), ("AccountKey", True), ("token", True), ("HF_TOKEN", True),
     ("monkey", False), ("keys", False), ("tokens", False), ("tokenizer", False), ("df", False),
-    ("hockey_scores", False), ("author", False), ("passage", False),
+    ("hockey_scores", False), ("author", False), ("passage", False), ("key", False),
+    ("session", False), ("KeyError", False), ("TOX_TESTENV_PASSENV", False), ("token_count", False),
+    ("sort_key", False), ("auth_method", False), ("spark_session", False), ("eos_token", False),
 ])
 def test_secret_looking_names(name, secret):
     assert looks_secret(name) is secret
+
+
+def test_names_that_only_may_hold_a_credential_count_when_the_value_looks_like_one():
+    ns = {"pwd": "/home/ann/project", "token": "hello", "auth": ("ann", "s3cret-Pw-99"),
+          "eos_token": "</s>", "GITHUB_TOKEN": "gh-Tok-2291-xyz"}
+    redactor = Redactor.for_task(ns, environ={"DESKTOP_SESSION": "ubuntu", "TOX_TESTENV_PASSENV": "OPENBLAS_*"})
+    assert redactor.redact("in /home/ann/project: hello ann s3cret-Pw-99 gh-Tok-2291-xyz") == (
+        "in /home/ann/project: hello ann [redacted: value of auth] [redacted: value of GITHUB_TOKEN]")
+    assert not redactor.withholds("pwd") and not redactor.withholds("token") and redactor.withholds("auth")
+
+
+def test_the_models_code_is_rewritten_only_where_a_known_secret_appears():
+    redactor = Redactor.for_task({"api_key": "sk-SECRET-456"}, environ={})
+    code = 'password = "letmein-77"\nclient = Client(api_key="sk-SECRET-456")'
+    assert redactor.redact_code(code) == 'password = "letmein-77"\nclient = Client(api_key="[redacted: value of api_key]")'
+    assert redactor.redact(code).startswith('password = "[redacted: value of password]"')
 
 
 def test_values_of_secret_names_are_masked_in_any_text_with_what_they_were():
@@ -103,18 +122,18 @@ def test_a_long_secret_glued_to_other_text_is_masked_a_short_one_only_as_a_word(
 
 def test_a_quoted_literal_assigned_to_a_secret_name_is_masked_whatever_its_length():
     redactor = Redactor.for_task({}, environ={})
-    source = ('pwd = "ab"\nconfig = {"api_key": "xyz", "user": "ann"}\n'
+    source = ('passwd = "ab"\nconfig = {"api_key": "xyz", "user": "ann"}\n'
               'os.environ["OPENAI_API_KEY"] = "k-1"\nif password == "letmein": pass\nkey = lambda r: r\n')
     assert redactor.redact(source) == (
-        'pwd = "[redacted: value of pwd]"\nconfig = {"api_key": "[redacted: value of api_key]", "user": "ann"}\n'
+        'passwd = "[redacted: value of passwd]"\nconfig = {"api_key": "[redacted: value of api_key]", "user": "ann"}\n'
         'os.environ["OPENAI_API_KEY"] = "[redacted: value of OPENAI_API_KEY]"\n'
         'if password == "[redacted: value of password]": pass\nkey = lambda r: r\n')
     assert redactor.withheld == 4
 
 
 def test_allowed_names_extra_patterns_and_switching_off():
-    ns = {"sort_key": "by-length-1", "api_key": "sk-SECRET-456"}
-    redactor = Redactor.for_task(ns, environ={}, patterns=[r"EMP-\d{6}"], allow=["sort_key"])
+    ns = {"secret_santa": "by-length-1", "api_key": "sk-SECRET-456"}
+    redactor = Redactor.for_task(ns, environ={}, patterns=[r"EMP-\d{6}"], allow=["secret_santa"])
     assert redactor.redact("by-length-1 sk-SECRET-456 EMP-123456") == (
         "by-length-1 [redacted: value of api_key] [redacted: matched a codeact redact pattern]")
     off = Redactor.for_task(ns, environ={}, enabled=False)
@@ -151,12 +170,12 @@ def test_the_magics_settings_add_patterns_allow_names_and_switch_redaction_off(i
     import codeact_jupyter
     from chat_server import ChatServer
 
-    ip.run_cell('api_key = "sk-SECRET-456"\nsort_key = "by-length-1"\nemployee = "EMP-123456"')
+    ip.run_cell('api_key = "sk-SECRET-456"\nsecret_santa = "by-length-1"\nemployee = "EMP-123456"')
     with ChatServer(["ok"] * 3) as server:
         first = _first_message(ip, server)
         assert "sk-SECRET-456" not in first and "by-length-1" not in first and "EMP-123456" in first
-        assert codeact_jupyter.last_run().redacted_counts() == {"value of api_key": 1, "value of sort_key": 1}
-        ip.run_cell('%config CodeActMagics.redact_allow = ["sort_key"]\n'
+        assert codeact_jupyter.last_run().redacted_counts() == {"value of api_key": 1, "value of secret_santa": 1}
+        ip.run_cell('%config CodeActMagics.redact_allow = ["secret_santa"]\n'
                     '%config CodeActMagics.redact_patterns = [r"EMP-\\d+"]')
         first = _first_message(ip, server)
         assert "sk-SECRET-456" not in first and "by-length-1" in first and "EMP-123456" not in first
@@ -221,3 +240,18 @@ def test_braces_in_config_patterns_are_written_doubled(ip, forget_redact_config)
     assert magics.redact_patterns == [r"ACME-\d{6}", "x{2,3}"]
     redactor = Redactor.for_task({}, environ={}, patterns=magics.redact_patterns)
     assert redactor.redact("id ACME-123456") == "id [redacted: matched a codeact redact pattern]"
+
+
+def test_a_rich_output_too_long_to_redact_in_time_is_left_out_of_what_is_kept():
+    from codeact_jupyter.context.redaction import RICH_LIMIT
+
+    redactor = Redactor.for_task({"api_key": "sk-SECRET-456"}, environ={})
+    big = "<table>" + "<tr><td>sk-SECRET-456</td></tr>" * (RICH_LIMIT // 30) + "</table>"
+    outputs = [{"output_type": "display_data", "metadata": {},
+                "data": {"text/html": big, "text/plain": "<IPython.core.display.HTML object>"}},
+               {"output_type": "display_data", "metadata": {}, "data": {"text/html": "<b>sk-SECRET-456</b>"}}]
+    kept = redactor.redact_outputs(outputs)
+    assert kept[0]["data"] == {"text/plain": "<IPython.core.display.HTML object>"}
+    assert kept[0]["metadata"] == {"codeact": {"left_out": ["text/html"]}}
+    assert kept[1]["data"]["text/html"] == "<b>[redacted: value of api_key]</b>"
+    assert outputs[0]["data"]["text/html"] is big  # the user's own output is not changed

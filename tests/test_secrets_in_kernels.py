@@ -51,7 +51,7 @@ def test_secrets_from_cells_files_dicts_dataframes_env_and_steps_never_reach_the
     secrets_file = tmp_path / "secrets.json"
     secrets_file.write_text(json.dumps({"service_token": "file-token-789", "db_password": "file-pass-42"}))
     cells = [
-        'api_key = "sk-SECRET-456"\npassword = "hunter2"\npwd = "ab"',
+        'api_key = "sk-SECRET-456"\npassword = "hunter2"\npasswd = "ab"',
         f"import json, os\nglobals().update(json.load(open({str(secrets_file)!r})))\n"
         f"settings = json.load(open({str(secrets_file)!r}))",
         'config = {"db": {"password": "dict-pass-77"}, "host": "db.local"}',
@@ -75,9 +75,9 @@ def test_secrets_from_cells_files_dicts_dataframes_env_and_steps_never_reach_the
     first = server.requests[0]["messages"][1]["content"]
     # The model still knows the variables by name, and what each held.
     assert 'api_key = "[redacted: value of api_key]"' in first
-    assert 'pwd = "[redacted: value of pwd]"' in first
+    assert 'passwd = "[redacted: value of passwd]"' in first
     assert "password: str = [redacted: value of password]" in first
-    assert "pwd: str = [redacted: value of pwd]" in first
+    assert "passwd: str = [redacted: value of passwd]" in first
     # A harmless column named key, hashes and ordinary values are left as they are.
     assert "key (" in first and "alpha" in first and "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8" in first
     assert "db.local" in first

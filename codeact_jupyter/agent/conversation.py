@@ -7,7 +7,8 @@ is rewritten (except when the window overflows, transcript_fit.py), so a local m
 cache carries over and a follow-up's first turn reads only the new message.
 
 What the model has already seen of the notebook is kept as a set of cell texts and variable
-lines, taken at the end of each task (so the task's own steps count as seen).
+lines, added to at the end of each task by what that task could share (so the task's own
+steps count as seen, and a task that shared nothing changes nothing).
 """
 from __future__ import annotations
 
@@ -92,9 +93,9 @@ def record_task(conversation: Conversation, run_id: str, messages: list[dict],
         return
     conversation.messages = [dict(m) for m in messages]
     conversation.run_ids.append(run_id)
-    seen = conversation.seen
-    seen.cells = {_plain(c) for c in cells}
-    seen.variables = set(variables)
+    seen = conversation.seen  # what the model was shown, over the whole conversation: a task
+    seen.cells |= {_plain(c) for c in cells}  # that shares less (--context none) forgets nothing
+    seen.variables |= set(variables)
     seen.codes |= {c.strip() for c in codes}
     _last_id = conversation.conversation_id
 
@@ -118,9 +119,11 @@ def continuation(conversation: Conversation, cells: list[tuple[str, str]], varia
 def describe_changes(seen: Seen, cells: list[tuple[str, str]], variables: list[str],
                      budget_tokens: int, count_tokens: Callable[[str], int],
                      present: set[str] | None = None, cells_shared: bool = True) -> str:
-    """Cells run or edited since the last task (not the model's own steps, not task cells)
-    and variables new or changed, within the budget (the newest cells kept first). A name
-    is said to be gone only when it was shown before and the kernel no longer holds it."""
+    """Cells run or edited since the model last saw them (not the model's own steps, not
+    task cells) and variables new or changed, within the budget (the newest cells kept
+    first). A name is said to be gone only when it was shown before and is not in
+    ``present`` (context.parts.names_a_follow_up_may_miss: what the kernel holds, plus what
+    the user hides); None says nothing of names."""
     changed = [text for source, text in cells
                if _plain(text) not in seen.cells and source.strip() not in seen.codes
                and not _TASK_CELL.search(source)]

@@ -49,6 +49,9 @@ class CodeActLoop:
         # is exactly what was sent and stays append-only.
         self.redactor = redactor or NO_REDACTION
         self.redact = self.redactor.redact
+        # The model's own replies and code: only known secrets are masked, so a step is
+        # stored, shown and replayed exactly as the model wrote it.
+        self.redact_code = self.redactor.redact_code
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
 
@@ -93,23 +96,23 @@ class CodeActLoop:
             reply = parse_reply(text)
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
-                run.messages += [{"role": "assistant", "content": self.redact(text)},
+                run.messages += [{"role": "assistant", "content": self.redact_code(text)},
                                  {"role": "user", "content": cut_code_observation(self._max_tokens)}]
                 yield Notice(cut_notice(self._max_tokens, code=True))
                 continue
             if reply.is_empty and not nudged:
                 nudged = True
-                run.messages += [{"role": "assistant", "content": self.redact(text)},
+                run.messages += [{"role": "assistant", "content": self.redact_code(text)},
                                  {"role": "user", "content": EMPTY_REPLY_NUDGE}]
                 yield Notice("The model sent an empty reply; asking it once more.")
                 continue
-            run.messages.append({"role": "assistant", "content": self.redact(reply.transcript_text())})
+            run.messages.append({"role": "assistant", "content": self.redact_code(reply.transcript_text())})
             if reply.problem is not None:  # an action that cannot run: tell the model
                 run.messages.append({"role": "user", "content": f"Observation:\n[{reply.problem.for_model}]"})
                 yield Notice(reply.problem.for_user)
                 continue
             if reply.code is None:
-                run.answer = self.redact(reply.answer or "(The model ended the task without an answer.)")
+                run.answer = self.redact_code(reply.answer or "(The model ended the task without an answer.)")
                 run.answer_cut = cut
                 yield Answer(run.answer, cut=cut)
                 if cut:
@@ -153,7 +156,8 @@ class CodeActLoop:
     def _step(self, code: str, thought: str):
         """Run (or skip) one step; returns True when the user stopped the task."""
         number = len(self.run.steps) + 1
-        yield CodeAction(step=number, code=code, thought=thought)
+        shown = self.redact_code(code)  # what views and the record keep; the step runs ``code``
+        yield CodeAction(step=number, code=shown, thought=self.redact_code(thought))
         decision = self.confirm(code) if self.confirm else "run"
         if decision == "stop":
             return True
@@ -164,16 +168,16 @@ class CodeActLoop:
         changes = getattr(result, "changes", None)  # namespace_changes.NamespaceChanges
         text = format_observation(result.outputs, result.status, self.settings.observation_limit,
                                   timeout=self.settings.step_timeout,
-                                  changes=changes.line() if changes else "")
+                                  changes=changes.line() if changes else "", redact=self.redact)
         # For a vision model: the text, then image parts (their text part redacted alone).
         content, image_notice = self.vision.content(text, result.outputs)
         content = self.redactor.redact_content(content)
         text = content_text(content)
         outputs = self.redactor.redact_outputs(result.outputs)  # kept and sent to views
-        self.run.steps.append(Step(code, text, result.status, outputs, result.execution_count,
+        self.run.steps.append(Step(shown, text, result.status, outputs, result.execution_count,
                                    changes=changes))
         self.run.messages.append({"role": "user", "content": content})
-        yield Observation(step=number, code=code, text=text, status=result.status,
+        yield Observation(step=number, code=shown, text=text, status=result.status,
                           outputs=outputs, execution_count=result.execution_count,
                           changes=self.redactor.redact_for_views(changes.to_dict()) if changes else None)
         if image_notice:

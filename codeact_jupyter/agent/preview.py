@@ -63,7 +63,7 @@ def build_manifest(source: NotebookSource, task: str, settings: TaskSettings) ->
     from .run import Run
     from .task import task_redactor
 
-    redactor = task_redactor(source.shell, settings)
+    redactor = task_redactor(source.shell, settings, source)
     run = Run(run_id="manifest", task=redactor.redact(task.strip()))
     # A copy of the task's cell window (context_window.py): looking must not move it.
     window = replace(kernel_window("document" if source.from_document else "history"))
@@ -88,19 +88,20 @@ def rough_budget(settings: TaskSettings) -> int:
 def follow_up_text(source: NotebookSource, task: str, settings: TaskSettings) -> str | None:
     """What ``%%codeact -c TASK`` would send: the conversation so far (already sent, listed a
     line a message) and the new message, in full. None when there is nothing to continue."""
-    from ..context.parts import shared_for_follow_up
+    from ..context.parts import names_a_follow_up_may_miss, shared_for_follow_up
     from .conversation import continuation, last_conversation
     from .task import task_redactor
 
     conversation = last_conversation()
     if conversation is None or not conversation.messages:
         return None
-    redactor = task_redactor(source.shell, settings)
+    redactor = task_redactor(source.shell, settings, source)
     cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
                                             redactor.withholds)
     *earlier, last = continuation(conversation, cells, variables, redactor.redact(task.strip()),
                                   rough_budget(settings), approx_tokens,
-                                  present=source.names(),
+                                  present=names_a_follow_up_may_miss(source, settings.context,
+                                                                     settings.context_exclude),
                                   cells_shared=settings.context in ("all", "cells"))
     message = redactor.redact(last["content"])
     sent = sum(approx_tokens(content_text(m["content"])) for m in earlier)

@@ -80,8 +80,10 @@ class Run:
         from ..backends.replay.file import dump_script
 
         path = Path(path)
-        redact = self.redactor.redact if self.redactor is not None else (lambda text: text)
-        replies = [redact(reply) for reply in self.replies()]  # the model's, yet to be safe
+        redactor = self.redactor
+        redact = redactor.redact if redactor is not None else (lambda text: text)
+        code = getattr(redactor, "redact_code", redact)  # the model's replies, as they ran
+        replies = [code(reply) for reply in self.replies()]
         path.write_text(dump_script(replies, self.step_statuses(), task=redact(self.task),
                                     backend=self.backend), encoding="utf-8")
         return path

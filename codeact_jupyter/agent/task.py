@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable, Iterable
 
 from ..backends import create_backend
-from ..context.parts import build_context, shared_for_follow_up
+from ..context.parts import build_context, names_a_follow_up_may_miss, shared_for_follow_up
 from ..context.redaction import Redactor
 from ..context.source import NotebookSource
 from ..context.window import kernel_window
@@ -144,7 +144,7 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
                          memory_mb=settings.undo_memory)  # for undo
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
     try:
-        redactor = run.redactor = task_redactor(shell, settings)
+        redactor = run.redactor = task_redactor(shell, settings, source)
         run.task = redactor.redact(task)  # what we store holds no secret either
         backend = create_backend(settings.backend, settings.backend_config)
         run.backend = backend.describe()
@@ -157,7 +157,8 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
                                                     redactor.withholds)
             loop.continue_messages(continuation(
                 thread, cells, variables, run.task, budget, backend.count_tokens,
-                present=source.names(), cells_shared=settings.context in ("all", "cells")))
+                present=names_a_follow_up_may_miss(source, settings.context, settings.context_exclude),
+                cells_shared=settings.context in ("all", "cells")))
         else:
             loop.start_messages(build_context(source, budget, backend.count_tokens, redactor=redactor,
                                               include=settings.context, exclude=settings.context_exclude,
@@ -187,9 +188,10 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     return run
 
 
-def task_redactor(shell, settings: TaskSettings) -> Redactor:
+def task_redactor(shell, settings: TaskSettings, source: NotebookSource | None = None) -> Redactor:
     """The one redactor of a task: the shell's variables, the environment and the backend's
-    key, as they are when the task starts."""
+    key, as they are when the task starts, and the values of the names private cells define
+    (``source``'s cells)."""
     for pattern in settings.redact_patterns:
         try:
             re.compile(pattern)
@@ -198,7 +200,17 @@ def task_redactor(shell, settings: TaskSettings) -> Redactor:
                                f"expression ({exc}). Nothing was sent.") from None
     return Redactor.for_task(getattr(shell, "user_ns", None), backend_key=settings.backend_config.api_key,
                              patterns=list(settings.redact_patterns), allow=settings.redact_allow,
-                             enabled=settings.redact)
+                             enabled=settings.redact, private=_private_names(source))
+
+
+def _private_names(source: NotebookSource | None) -> set[str]:
+    if source is None:
+        return set()
+    try:
+        return {name for cell in source.cells() if cell.private for name in cell.defines}
+    except Exception:  # the cells could not be read: the context will say so
+        log.warning("codeact: could not read the private cells", exc_info=True)
+        return set()
 
 
 def context_budget(settings: TaskSettings, backend) -> int:

@@ -59,6 +59,18 @@ def shared_for_follow_up(source: NotebookSource, include: str = "all", exclude=(
     return cells, variables
 
 
+def names_a_follow_up_may_miss(source: NotebookSource, include: str = "all", exclude=()) -> set[str] | None:
+    """The names whose absence a follow-up may report ("No longer defined"), as the set of
+    names it must not call gone: every name the kernel holds, plus those the user keeps
+    from the model (private cells' names, unticked variables), so that hiding a name is
+    never reported as its end. None when the variables are not shared at all."""
+    if include not in ("all", "vars"):
+        return None
+    hidden = {name for cell in source.cells() if cell.private for name in cell.defines}
+    hidden |= {key[4:] for key in exclude if key.startswith("var:")}
+    return source.names() | hidden
+
+
 def build_context(source: NotebookSource, budget_tokens: int, count_tokens: Callable[[str], int],
                   redactor=None, include: str = "all", exclude=(),
                   window: CellWindow | None = None) -> str:

@@ -60,7 +60,7 @@ def describe_value(value) -> str:
     if value is None or isinstance(value, (bool, int, float, complex)):
         return f"{kind.__name__} = {_short(repr(value))}"
     if isinstance(value, str):
-        return f"str, {len(value):,} chars = {_short(repr(value))}"
+        return f"str, {len(value):,} chars = {_short(repr(value[:_SHORT_REPR]))}"  # a 10 MB str: no full repr
     if qualname.startswith("pandas.") and kind.__name__ == "DataFrame":
         return _describe_dataframe(value)
     if qualname.startswith("pandas.") and kind.__name__ == "Series":

@@ -10,6 +10,7 @@ printed blob).
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from ..figures.formatter import description_of
 
@@ -119,24 +120,41 @@ def _is_opaque_repr(text: str) -> bool:
 
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
-_TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
-_BODY = re.compile(r"<tbody\b.*?</tbody>", re.S | re.I)
-_ROW = re.compile(r"<tr\b.*?(?:</tr>|(?=<tr\b)|$)", re.S | re.I)
 
 
 def html_table_shape(html: str) -> tuple[int, int] | None:
     """(rows, columns) of the first table in ``html``: body rows, and data cells (``td``) of
-    the widest row; pandas' index cells are ``th``, so they do not count as columns."""
-    table = _TABLE.search(html) if "<table" in html.lower() else None
-    if table is None:
+    the widest row (of the first and last thousand); pandas' index cells are ``th``, so they
+    do not count as columns. String counting, not regular expressions: an 11 MB table
+    takes milliseconds."""
+    if "<table" not in html:
+        html = html.lower()  # <TABLE>: rare, and worth a copy
+        if "<table" not in html:
+            return None
+    start = html.find("<table")
+    end = html.find("</table>", start)
+    end = len(html) if end < 0 else end
+    body = html.find("<tbody", start, end)
+    if body < 0:  # no body: the rows with data cells (the header rows have none)
+        rows = [n for n in map(_cells, html[start:end].split("<tr")[1:]) if n]
+        return (len(rows), max(rows)) if rows else None
+    body_end = html.find("</tbody>", body, end)
+    body_end = end if body_end < 0 else body_end
+    rows = html.count("<tr>", body, body_end) + html.count("<tr ", body, body_end)
+    if not rows:
         return None
-    body = _BODY.search(table.group(0))
-    rows = _ROW.findall(body.group(0) if body else table.group(0))
-    cells = [len(re.findall(r"<td\b", row, re.I)) for row in rows]
-    if not body:
-        rows = [row for row, n in zip(rows, cells) if n]
-        cells = [n for n in cells if n]
-    return (len(rows), max(cells, default=0)) if rows else None
+    widths, at = [], body
+    for _ in range(min(rows, 1000)):
+        at = html.find("<tr", at + 1, body_end)
+        following = html.find("<tr", at + 1, body_end)
+        widths.append(_cells(html[at:following if following >= 0 else body_end]))
+    last = html.rfind("<tr", body, body_end)
+    widths.append(_cells(html[last:body_end]))
+    return rows, max(widths)
+
+
+def _cells(row: str) -> int:
+    return row.count("<td>") + row.count("<td ")
 
 
 def short_description(text: str, limit: int) -> str:
@@ -155,18 +173,22 @@ def _joined(value) -> str:
 
 
 def format_observation(outputs: list[dict], status: str, limit: int, timeout: float | None = None,
-                       changes: str = "") -> str:
+                       changes: str = "", redact: Callable[[str], str] | None = None) -> str:
     """The observation message for one step; ``changes`` (a line saying which names the
-    step defined, changed or deleted) ends it."""
-    text = _observation(outputs, status, limit, timeout)
+    step defined, changed or deleted) ends it. ``redact`` runs on the whole text before it
+    is cut, so a secret that straddles the cut leaves no part of itself behind."""
+    text = _observation(outputs, status, limit, timeout, redact)
     return f"{text}\n{changes}" if changes and status != "skipped" else text
 
 
-def _observation(outputs: list[dict], status: str, limit: int, timeout: float | None) -> str:
+def _observation(outputs: list[dict], status: str, limit: int, timeout: float | None,
+                 redact: Callable[[str], str] | None = None) -> str:
     if status == "skipped":
         return "Observation:\n[The user declined to run this step. Do not retry it unchanged.]"
     parts = [text for text in (output_text(o) for o in outputs) if text]
     body = "\n".join(part.rstrip("\n") for part in parts) if parts else ""
+    if redact is not None:
+        body = redact(body)
     if status == "timeout":
         body = truncate_middle(body, limit)
         note = (f"[The step was stopped after {timeout:g} s: it ran past the time limit. "

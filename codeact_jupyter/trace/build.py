@@ -34,6 +34,10 @@ _EXTRAS = ("n_ctx_cap", "n_gpu_layers", "device", "grammar", "chat_template", "t
 def run_trace(run) -> dict[str, Any]:
     """The trace of ``run`` as JSON-ready data (see docs/trace.md for every field)."""
     redactor = run.redactor if run.redactor is not None else _fallback_redactor()
+    redact = redactor.redact
+    # The model's own replies and code get only known secrets masked (Redactor.redact_code),
+    # as when they were sent: a trace replays exactly what ran.
+    code = getattr(redactor, "redact_code", redact)
     timings = dict(getattr(run, "timings", None) or {})
     step_seconds = list(timings.pop("step_seconds", []))
     trace = {
@@ -43,16 +47,19 @@ def run_trace(run) -> dict[str, Any]:
         "task": run.task,
         "backend": run.backend,
         "settings": dict(getattr(run, "settings", None) or {}),
-        "messages": [{"role": m.get("role"), "content": m.get("content")} for m in run.messages],
-        "steps": [_step(number, step, step_seconds) for number, step in enumerate(run.steps, 1)],
-        "answer": run.answer,
+        "messages": [{"role": m.get("role"), "content": _redacted(m.get("content"), code if m.get("role") ==
+                                                                  "assistant" else redact)} for m in run.messages],
+        "steps": [_redacted(_step(number, step, step_seconds), redact) | {"code": code(step.code)}
+                  for number, step in enumerate(run.steps, 1)],
+        "answer": _redacted(run.answer, code),
         "answer_cut": bool(run.answer_cut),
         "done_reason": run.done_reason,
         "error": run.error,
         "timings": timings,
         "turns": [_turn(stats) for stats in run.stats],
     }
-    trace = _redacted(trace, redactor.redact)
+    trace = {key: value if key in ("messages", "steps", "answer") else _redacted(value, redact)
+             for key, value in trace.items()}
     # Counted last: the pass above may have withheld a value that only the code held.
     trace["redactions"] = dict(sorted(redactor.counts().items()))
     return trace

@@ -68,9 +68,16 @@ def test_a_panel_follow_up_continues_the_thread_and_new_conversation_starts_fres
     assert thread.locator(".jp-codeact-run").count() == 2
     assert "Conversation · 2 tasks" in thread.locator(".jp-codeact-threadHeader").inner_text()
     lab.screenshot(page, "conversation-thread.png")
+    # Unticking a part now cannot take back what the conversation sent: the manifest says so.
+    page.locator(".jp-codeact-manifestSummary").click()
+    note = page.locator(".jp-codeact-manifestSentStays")
+    note.wait_for()
+    assert "what this conversation already sent stays in it. New conversation starts without it." in \
+        " ".join(note.inner_text().split())
 
     page.locator(".jp-codeact-newConversation").click()
     page.locator(".jp-codeact-threadNew").wait_for()
+    note.wait_for(state="detached")
     send_task(lab, page, "start over", answered=3)
     fresh = chat_server.requests[3]["messages"]
     assert [m["role"] for m in fresh] == ["system", "user"]

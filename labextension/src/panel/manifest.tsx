@@ -162,8 +162,10 @@ export class ManifestModel {
 export function ManifestView(props: {
   model: ManifestModel;
   kernelReady: boolean;
+  /** A conversation is under way: what it already sent stays in it. */
+  inConversation?: boolean;
 }): JSX.Element | null {
-  const { model, kernelReady } = props;
+  const { model, kernelReady, inConversation } = props;
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
     const update = (): void => setVersion(v => v + 1);
@@ -214,6 +216,13 @@ export function ManifestView(props: {
             System prompt: {manifest.system_tokens.toLocaleString()} tokens.{' '}
             {manifest.rough}
           </div>
+          {inConversation && (
+            <div className="jp-codeact-manifestNote jp-codeact-manifestSentStays">
+              Unticking leaves a part out of what the next task adds; what this
+              conversation already sent stays in it. New conversation starts
+              without it.
+            </div>
+          )}
           {manifest.parts.map(part => (
             <PartRow key={part.key} part={part} model={model} />
           ))}

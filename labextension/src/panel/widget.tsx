@@ -124,7 +124,11 @@ function PanelView({
           answer={value => model.answerInput(value)}
         />
       )}
-      <ManifestView model={model.manifest} kernelReady={model.canStart} />
+      <ManifestView
+        model={model.manifest}
+        kernelReady={model.canStart}
+        inConversation={model.conversationId !== null}
+      />
       <TaskBox model={model} />
     </div>
   );
