@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
-from ..backends.base import Backend, BackendError, OutOfReplies, Waiting
+from dataclasses import dataclass
+
+from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, ThinkingText, Waiting
 from ..backends.messages import content_text
 from ..context.redaction import NO_REDACTION, Redactor
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                      TextDelta, TurnStarted, TurnStats)
+                      TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
 from ..figures.vision import Vision
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .prompts import load_prompt
+from .reasoning import only_reasoned_nudge, only_reasoned_notice
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
+from . import tool_calls as tools
 from .transcript_fit import fit_to_context
 
 # </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
@@ -28,6 +32,14 @@ STOP = [EXECUTE_CLOSE, "<|im_end|>", "<|im_start|>"]
 STOPPED = "Task stopped. The steps that ran are kept, and so is everything they defined."
 EMPTY_REPLY_NUDGE = ("Observation:\n[Your reply was empty. Either run Python code inside "
                      "<execute></execute>, or answer the task in plain words.]")
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    thinking: str  # reasoning the endpoint sent apart from the text
+    calls: tuple[tools.ToolCall, ...]  # tool calls the endpoint sent in their own field
+    cut: bool  # the token limit ended the reply
 
 
 class Executor(Protocol):
@@ -59,7 +71,7 @@ class CodeActLoop:
 
     def start_messages(self, context: str) -> None:
         self.run.messages[:] = [
-            {"role": "system", "content": load_prompt("system.md")},
+            {"role": "system", "content": load_prompt(tools.system_prompt(self.settings.actions))},
             {"role": "user", "content": self.redact(f"{context}\n\nTask: {self.run.task}")},
         ]
 
@@ -83,25 +95,42 @@ class CodeActLoop:
             yield TurnStarted(turn)
             yield from self._fit_context()
             try:
-                text, cut = yield from self._generate(turn)
+                got = yield from self._generate(turn)
             except OutOfReplies as exc:
                 yield from self._finish("out_of_replies", turn, error=str(exc))
                 return
             except BackendError as exc:
                 yield from self._finish("error", turn, error=str(exc))
                 return
-            reply = parse_reply(text)
+            text, cut = got.text, got.cut
+            reply = parse_reply(text)  # the thinking taken out first: drafts never run
+            thinking = "\n\n".join(t for t in (got.thinking.strip(), reply.reasoning) if t)
+            if thinking:
+                yield from self._thinking(turn, thinking, cut and (reply.reasoning_unclosed or reply.is_empty))
+            calls = got.calls or reply.tool_calls
+            if calls:
+                run.messages.append(self._assistant(tools.assistant_message(reply.text, calls)))
+                stopped = yield from self._tool_steps(calls, reply.thought)
+                if stopped:
+                    yield Notice(STOPPED)
+                    yield from self._finish("stopped", turn)
+                    return
+                if (yield from self._after_step(turn)):
+                    return
+                continue
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
-                run.messages += [{"role": "assistant", "content": self.redact(text)},
+                run.messages += [{"role": "assistant", "content": self.redact(reply.text)},
                                  {"role": "user", "content": cut_code_observation(self._max_tokens)}]
                 yield Notice(cut_notice(self._max_tokens, code=True))
                 continue
             if reply.is_empty and not nudged:
                 nudged = True
-                run.messages += [{"role": "assistant", "content": self.redact(text)},
-                                 {"role": "user", "content": EMPTY_REPLY_NUDGE}]
-                yield Notice("The model sent an empty reply; asking it once more.")
+                run.messages += [{"role": "assistant", "content": self.redact(reply.text)},
+                                 {"role": "user", "content": only_reasoned_nudge() if thinking
+                                  else EMPTY_REPLY_NUDGE}]
+                yield Notice(only_reasoned_notice(len(thinking), cut) if thinking
+                             else "The model sent an empty reply; asking it once more.")
                 continue
             run.messages.append({"role": "assistant", "content": self.redact(reply.transcript_text())})
             if reply.problem is not None:  # an action that cannot run: tell the model
@@ -109,7 +138,9 @@ class CodeActLoop:
                 yield Notice(reply.problem.for_user)
                 continue
             if reply.code is None:
-                run.answer = self.redact(reply.answer or "(The model ended the task without an answer.)")
+                run.answer = self.redact(reply.answer or (
+                    "(The model only reasoned, and gave no answer.)" if thinking
+                    else "(The model ended the task without an answer.)"))
                 run.answer_cut = cut
                 yield Answer(run.answer, cut=cut)
                 if cut:
@@ -132,14 +163,21 @@ class CodeActLoop:
         return self.settings.backend_config.max_tokens
 
     def _generate(self, turn: int):
-        """Stream one reply; returns its text, and whether the token limit cut it."""
+        """Stream one reply; returns it as ``Generated``."""
         chunks: list[str] = []
-        for chunk in self.backend.stream(self.run.messages, STOP):
+        thinking: list[str] = []
+        calls: list[tools.ToolCall] = []
+        for chunk in self.backend.stream(self.run.messages, STOP, **self._declared_tools()):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
-                continue
-            chunks.append(chunk)
-            yield TextDelta(chunk)
+            elif isinstance(chunk, ThinkingText):
+                thinking.append(chunk.text)
+                yield ThinkingDelta(chunk.text)
+            elif isinstance(chunk, CalledTool):
+                calls.append(tools.ToolCall(chunk.id, chunk.name, chunk.arguments))
+            else:
+                chunks.append(chunk)
+                yield TextDelta(chunk)
         usage = self.backend.last_usage
         if usage is not None:
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
@@ -148,10 +186,52 @@ class CodeActLoop:
             self.run.stats.append(stats)
             yield stats
         cut = usage is not None and usage.finish_reason == "length"
-        return "".join(chunks), cut
+        return Generated("".join(chunks), "".join(thinking), tuple(calls), cut)
 
-    def _step(self, code: str, thought: str):
-        """Run (or skip) one step; returns True when the user stopped the task."""
+    def _declared_tools(self) -> dict:
+        if self.settings.actions == "tools" and getattr(self.backend, "declares_tools", False):
+            return {"tools": [tools.PYTHON_TOOL]}
+        return {}
+
+    def _thinking(self, turn: int, text: str, cut: bool):
+        """Shown and traced; never parsed, never the answer, not sent back (reasoning.py)."""
+        text = self.redact(text)
+        self.run.thinking.append({"turn": turn, "text": text, "cut": cut})
+        yield Thinking(turn=turn, text=text, chars=len(text), cut=cut)
+
+    def _assistant(self, message: dict) -> dict:
+        redacted = {**message, "content": self.redact(message["content"])}
+        if "tool_calls" in message:
+            redacted["tool_calls"] = [
+                {**c, "function": {**c["function"], "arguments": self.redact(c["function"]["arguments"])}}
+                for c in message["tool_calls"]]
+        return redacted
+
+    def _tool_steps(self, calls, thought: str):
+        """Each call in order: a code tool's call is a step; any other is told which tool to
+        use. Every call gets its result message, as its protocol requires."""
+        for number, call in enumerate(calls):
+            code = call.code() if call.is_code_tool else None
+            if code is None:
+                self.run.messages.append(tools.result_message(
+                    call, tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call)))
+                yield Notice(tools.unknown_tool_notice(call) if not call.is_code_tool
+                             else f"The model's call to `{call.name}` held no code; it was told.")
+                continue
+            before = len(self.run.messages)
+            stopped = yield from self._step(code, thought, lambda content, call=call: tools.result_message(
+                call, self.redact(content_text(content))))
+            thought = ""
+            if stopped:
+                unanswered = calls[number + (len(self.run.messages) > before):]
+                for rest in unanswered:  # a later follow-up must find every call answered
+                    self.run.messages.append(tools.result_message(rest, "[Not run: the task was stopped.]"))
+                return True
+        return False
+
+    def _step(self, code: str, thought: str, message=None):
+        """Run (or skip) one step; returns True when the user stopped the task. ``message``
+        makes the observation's message (a tool call's result); by default a user turn."""
         number = len(self.run.steps) + 1
         yield CodeAction(step=number, code=code, thought=thought)
         decision = self.confirm(code) if self.confirm else "run"
@@ -172,7 +252,7 @@ class CodeActLoop:
         outputs = self.redactor.redact_outputs(result.outputs)  # kept and sent to views
         self.run.steps.append(Step(code, text, result.status, outputs, result.execution_count,
                                    changes=changes))
-        self.run.messages.append({"role": "user", "content": content})
+        self.run.messages.append(message(content) if message else {"role": "user", "content": content})
         yield Observation(step=number, code=code, text=text, status=result.status,
                           outputs=outputs, execution_count=result.execution_count,
                           changes=self.redactor.redact_for_views(changes.to_dict()) if changes else None)

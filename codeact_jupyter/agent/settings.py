@@ -42,11 +42,13 @@ class TaskSettings:
     vision: VisionSettings = field(default_factory=VisionSettings)
     # Runs of this kernel that keep what %codeact undo needs (undo/records.py).
     undo_depth: int = 5
+    # "code" (<execute> blocks) or "tools" (a python tool declared; agent/tool_calls.py).
+    actions: str = "code"
 
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     """``overrides`` (magic arguments or panel settings; keys: backend, model, base_url,
-    max_turns, timeout, confirm, context, vision, api_key, grammar) first, then ``config``
+    max_turns, timeout, confirm, context, vision, api_key, grammar, actions) first, then ``config``
     (an object with the ``CodeActMagics`` traits), then env. Raises SettingsError."""
     def pick(key, trait_value):
         value = overrides.get(key)
@@ -86,6 +88,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               per_task=max(0, config.vision_images_per_task),
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
+        actions=check_actions(pick("actions", getattr(config, "actions", "code"))),
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings
@@ -107,4 +110,13 @@ def check_context(value) -> str:
     if value not in CONTEXT_CHOICES:
         raise SettingsError(f"--context (context) must be one of {', '.join(CONTEXT_CHOICES)}: what "
                             f"of the notebook the model is sent. Got {value!r}.")
+    return value
+
+
+def check_actions(value) -> str:
+    from .tool_calls import ACTIONS
+
+    if value not in ACTIONS:
+        raise SettingsError(f"--actions (actions) must be one of {', '.join(ACTIONS)}: how the "
+                            f"model acts, in <execute> blocks or through a python tool. Got {value!r}.")
     return value

@@ -18,6 +18,7 @@ from ..agent.settings import SettingsError, TaskSettings, check_limits
 from ..agent.settings import resolve_settings as resolve_task_settings
 from ..context.cells import ErrorLog
 from ..context.parts import CONTEXT_CHOICES
+from ..agent.tool_calls import ACTIONS
 from ..figures.vision import MODES
 from .input_rewrite import codeact_input_transformer
 from .options import split_line
@@ -85,6 +86,10 @@ class CodeActMagics(Magics):
                    "sent with a task: all (cells and variables), cells, vars or none. A cell whose "
                    "first line is `# codeact: private` is never sent.").tag(config=True)
 
+    actions = Enum(ACTIONS, default_value="code", help="How the model acts: code (Python in "
+                   "<execute> tags, the CodeAct way) or tools (a `python` tool is declared to "
+                   "the endpoint, for models that act better through function calling). Tool "
+                   "calls run in either mode.").tag(config=True)
     vision = CaselessStrEnum(MODES, default_value="auto", help="Images of step outputs to the "
                              "model: auto (openai backend, a model known or declared to accept "
                              "images), on (any model of the openai backend), off.").tag(config=True)
@@ -128,6 +133,8 @@ class CodeActMagics(Magics):
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
     @argument("--context", choices=CONTEXT_CHOICES, default=None, help="What of the notebook is "
               "sent: all (default), cells, vars or none.")
+    @argument("--actions", choices=ACTIONS, default=None, help="code (<execute> blocks) or tools "
+              "(declare a `python` tool to the endpoint) (default code).")
     @argument("--vision", choices=MODES, default=None, help="Images of step outputs to the model: "
               "auto (a vision model of the openai backend), on, off (default auto).")
     @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,

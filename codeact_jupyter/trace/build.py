@@ -43,7 +43,8 @@ def run_trace(run) -> dict[str, Any]:
         "task": run.task,
         "backend": run.backend,
         "settings": dict(getattr(run, "settings", None) or {}),
-        "messages": [{"role": m.get("role"), "content": m.get("content")} for m in run.messages],
+        "messages": [_message(m) for m in run.messages],
+        "thinking": list(getattr(run, "thinking", None) or []),
         "steps": [_step(number, step, step_seconds) for number, step in enumerate(run.steps, 1)],
         "answer": run.answer,
         "answer_cut": bool(run.answer_cut),
@@ -56,6 +57,13 @@ def run_trace(run) -> dict[str, Any]:
     # Counted last: the pass above may have withheld a value that only the code held.
     trace["redactions"] = dict(sorted(redactor.counts().items()))
     return trace
+
+
+def _message(message: dict) -> dict[str, Any]:
+    """Role and content; a tool call's fields too (``tool_calls``, ``tool_call_id``)."""
+    kept = {"role": message.get("role"), "content": message.get("content")}
+    kept.update({k: message[k] for k in ("tool_calls", "tool_call_id") if k in message})
+    return kept
 
 
 def _step(number: int, step, seconds: list[float]) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""Tool calls as code actions: a model that calls a code tool runs a step, like ``<execute>``.
+
+Two shapes arrive. OpenAI ``tool_calls`` (from an endpoint's tool parser, streamed as
+deltas; backends/openai/reply.py joins them) are answered the OpenAI way: the assistant
+message keeps its ``tool_calls`` and each call gets a ``tool`` message with its id. Hermes /
+Qwen text, ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` (local models, and
+servers without a tool parser), is answered as Qwen's chat template renders a tool's
+result: a user turn holding ``<tool_response>…</tool_response>``, which every template and
+endpoint accepts.
+
+A call to a code tool (``python``, ``execute``, ``run_code``, ``code_interpreter``, ...)
+runs its code; any other tool gets an observation naming the tool to use.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+# Names models give their code tool (the one codeact declares is "python").
+CODE_TOOLS = ("python", "execute", "run_code", "code_interpreter", "ipython", "run_python",
+              "execute_code", "execute_python", "jupyter")
+_CODE_KEYS = ("code", "source", "script", "cell", "input", "python")
+TOOL_NAME = "python"
+ACTIONS = ("code", "tools")
+
+# Declared to the endpoint with ``--actions tools``.
+PYTHON_TOOL = {
+    "type": "function",
+    "function": {
+        "name": TOOL_NAME,
+        "description": ("Run Python code in the user's live Jupyter kernel (IPython: magics and "
+                        "!shell lines work) and return what it printed and displayed."),
+        "parameters": {
+            "type": "object",
+            "properties": {"code": {"type": "string", "description": "The Python code to run."}},
+            "required": ["code"],
+        },
+    },
+}
+
+def system_prompt(actions: str) -> str:
+    """The system prompt's file for an action format: one small file each."""
+    return "system_tools.md" if actions == "tools" else "system.md"
+
+
+_TEXT_CALL = re.compile(r"<tool_call>\s*(?P<body>.*?)\s*(?:</tool_call>|\Z)", re.S)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # as the model wrote them: JSON text (or, for some models, the bare code)
+    from_text: bool = False  # written as <tool_call> text, not sent as OpenAI tool_calls
+
+    @property
+    def is_code_tool(self) -> bool:
+        return self.name.strip().lower().split(".")[-1] in CODE_TOOLS
+
+    def code(self) -> str | None:
+        """The code to run; None when the arguments hold none (the model is told)."""
+        try:
+            args = json.loads(self.arguments) if self.arguments.strip() else {}
+        except ValueError:  # some models send the code itself, not JSON
+            return self.arguments if self.arguments.strip() else None
+        if isinstance(args, str):
+            return args if args.strip() else None
+        if isinstance(args, dict):
+            for key in _CODE_KEYS:
+                if isinstance(args.get(key), str) and args[key].strip():
+                    return args[key]
+            strings = [v for v in args.values() if isinstance(v, str) and v.strip()]
+            if len(strings) == 1:
+                return strings[0]
+        return None
+
+    def to_openai(self) -> dict:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+def text_tool_calls(text: str) -> tuple[tuple[ToolCall, ...], str]:
+    """Hermes/Qwen ``<tool_call>`` blocks in a reply (an unclosed last one included, as a
+    stop string may cut it), and the text before the first: the thought."""
+    calls: list[ToolCall] = []
+    first = None
+    for match in _TEXT_CALL.finditer(text):
+        call = _from_json(match.group("body"), len(calls) + 1)
+        if call is not None:
+            calls.append(call)
+            first = match.start() if first is None else first
+    return tuple(calls), (text[:first].strip() if first is not None else "")
+
+
+def _from_json(body: str, number: int) -> ToolCall | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return None
+    args = data.get("arguments", data.get("parameters", {}))
+    arguments = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+    return ToolCall(id=f"call_{number}", name=data["name"], arguments=arguments, from_text=True)
+
+
+def as_text(call: ToolCall) -> str:
+    """The call in Hermes text, as it is kept in a replay file."""
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = call.arguments
+    return f"<tool_call>\n{json.dumps({'name': call.name, 'arguments': arguments}, ensure_ascii=False)}\n</tool_call>"
+
+
+def assistant_message(text: str, calls: tuple[ToolCall, ...]) -> dict:
+    """The reply as it goes back: OpenAI calls in ``tool_calls``; text calls in the text."""
+    if calls and not calls[0].from_text:
+        return {"role": "assistant", "content": text, "tool_calls": [c.to_openai() for c in calls]}
+    return {"role": "assistant", "content": text}
+
+
+def result_message(call: ToolCall, observation: str) -> dict:
+    """A call's result, by its protocol's rule (the observation without its heading)."""
+    body = observation.removeprefix("Observation:\n")
+    if call.from_text:
+        return {"role": "user", "content": f"<tool_response>\n{body}\n</tool_response>"}
+    return {"role": "tool", "tool_call_id": call.id, "content": body}
+
+
+def unknown_tool(call: ToolCall) -> str:
+    return (f"Observation:\n[There is no tool named {call.name!r} here; nothing ran. To run "
+            f"Python code, call the `{TOOL_NAME}` tool with {{\"code\": \"...\"}}.]")
+
+
+def no_code(call: ToolCall) -> str:
+    return (f"Observation:\n[Your call to `{call.name}` held no code, so nothing ran. Pass the "
+            f"Python code to run as {{\"code\": \"...\"}}.]")
+
+
+def unknown_tool_notice(call: ToolCall) -> str:
+    return f"The model called a tool named {call.name!r}, which does not exist; it was told to use `{TOOL_NAME}`."
