@@ -19,7 +19,7 @@ from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .prompts import load_prompt
-from .reasoning import only_reasoned_nudge, only_reasoned_notice
+from .reasoning import STOP_IN_THINKING, only_reasoned_nudge, only_reasoned_notice, stop_hit_inside
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
@@ -63,6 +63,7 @@ class CodeActLoop:
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
+        self.stop = list(STOP)  # less </execute> once it has cut a reply's thinking
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -102,8 +103,17 @@ class CodeActLoop:
             except BackendError as exc:
                 yield from self._finish("error", turn, error=str(exc))
                 return
+            reply = parse_reply(got.text)  # the thinking taken out first: drafts never run
+            if self._stopped_in_thinking(got, reply):
+                self.stop.remove(EXECUTE_CLOSE)
+                yield Notice(STOP_IN_THINKING)
+                try:
+                    got = yield from self._generate(turn)
+                except BackendError as exc:
+                    yield from self._finish("error", turn, error=str(exc))
+                    return
+                reply = parse_reply(got.text)
             text, cut = got.text, got.cut
-            reply = parse_reply(text)  # the thinking taken out first: drafts never run
             thinking = "\n\n".join(t for t in (got.thinking.strip(), reply.reasoning) if t)
             if thinking:
                 yield from self._thinking(turn, thinking, cut and (reply.reasoning_unclosed or reply.is_empty))
@@ -167,7 +177,7 @@ class CodeActLoop:
         chunks: list[str] = []
         thinking: list[str] = []
         calls: list[tools.ToolCall] = []
-        for chunk in self.backend.stream(self.run.messages, STOP, **self._declared_tools()):
+        for chunk in self.backend.stream(self.run.messages, self.stop, **self._declared_tools()):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
             elif isinstance(chunk, ThinkingText):
@@ -187,6 +197,12 @@ class CodeActLoop:
             yield stats
         cut = usage is not None and usage.finish_reason == "length"
         return Generated("".join(chunks), "".join(thinking), tuple(calls), cut)
+
+    def _stopped_in_thinking(self, got: Generated, reply) -> bool:
+        if got.cut or EXECUTE_CLOSE not in self.stop or not reply.is_empty:
+            return False
+        in_text = reply.reasoning if reply.reasoning_unclosed else ""
+        return stop_hit_inside(in_text or (got.thinking if not got.text.strip() else ""))
 
     def _declared_tools(self) -> dict:
         if self.settings.actions == "tools" and getattr(self.backend, "declares_tools", False):

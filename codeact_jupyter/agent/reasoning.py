@@ -76,6 +76,17 @@ def _harmony(text: str, thoughts: list[str]) -> str:
     return _HARMONY_ENDS.sub("", text)
 
 
+def stop_hit_inside(reasoning: str) -> bool:
+    """Did the ``</execute>`` stop string end the reply inside its thinking? A draft step in
+    the thinking was then cut at its closing tag: the thinking ends in an open block."""
+    return reasoning.rfind("<execute>") > reasoning.rfind("</execute>")
+
+
+STOP_IN_THINKING = ("The model's thinking held a draft step, and the `</execute>` stop string "
+                    "ended its reply there; asking again without that stop string for the rest "
+                    "of the task.")
+
+
 def only_reasoned_nudge() -> str:
     """What the model reads after a reply that held thinking and nothing else."""
     return ("Observation:\n[Your reply held only your reasoning: nothing ran and the user has "
