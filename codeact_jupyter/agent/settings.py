@@ -58,6 +58,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     if backend is None:
         backend = "openai" if overrides.get("base_url") else config.backend
     env_base = os.environ.get("OPENAI_BASE_URL") if backend == "openai" else None
+    actions = check_actions(pick("actions", getattr(config, "actions", "code")))
     backend_config = BackendConfig(
         model=pick("model", config.model),
         base_url=pick("base_url", config.base_url) or env_base,
@@ -68,7 +69,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
         extras={"n_ctx_cap": config.context_size, "n_gpu_layers": config.gpu_layers,
                 "device": config.device, "grammar": pick("grammar", config.grammar),
                 "chat_template": config.chat_template, "threads": config.threads,
-                "cpu_extra_buffers": config.cpu_extra_buffers},
+                "cpu_extra_buffers": config.cpu_extra_buffers, "actions": actions},
     )
     settings = TaskSettings(
         backend=backend,
@@ -88,7 +89,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               per_task=max(0, config.vision_images_per_task),
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
-        actions=check_actions(pick("actions", getattr(config, "actions", "code"))),
+        actions=actions,
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings

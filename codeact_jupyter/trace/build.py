@@ -28,7 +28,7 @@ NOTEBOOK_KEY = "codeact_traces"  # the notebook's metadata key, a list (panel ru
 
 # BackendConfig.extras that are worth keeping (the rest are internal knobs).
 _EXTRAS = ("n_ctx_cap", "n_gpu_layers", "device", "grammar", "chat_template", "threads",
-           "cpu_extra_buffers")
+           "cpu_extra_buffers", "actions")
 
 
 def run_trace(run) -> dict[str, Any]:

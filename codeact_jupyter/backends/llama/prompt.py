@@ -41,10 +41,11 @@ class PromptBuilder:
 
     # -- text -------------------------------------------------------------------------------
 
-    def render(self, messages: list[dict]) -> str:
-        """The prompt text, ending where the assistant's reply begins."""
+    def render(self, messages: list[dict], tools: list[dict] | None = None) -> str:
+        """The prompt text, ending where the assistant's reply begins; ``tools`` are given to
+        the template (Qwen's and Llama 3.1's declare them in their own words)."""
         try:
-            return self._formatter(messages=messages).prompt
+            return self._formatter(messages=messages, tools=tools).prompt
         except Exception as exc:  # the template's raise_exception, or a Jinja error
             raise BackendError(
                 f"The model's chat template could not format this conversation: {exc}"

@@ -114,7 +114,7 @@ class Host:
         a fast model's tokens then travel a few at a time, sparing the kernel a wake-up per
         token (which, on a small machine, takes CPU from llama.cpp's own threads)."""
         rid = request["id"]
-        stream = self.engine.stream(request["messages"], request["stop"],
+        stream = self.engine.stream(request["messages"], request["stop"], tools=request.get("tools"),
                                     cancelled=lambda: rid in self.cancelled)
         pending: list[str] = []
         sent = 0.0
