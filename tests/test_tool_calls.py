@@ -147,3 +147,16 @@ def test_a_follow_up_after_tool_calls_sends_a_valid_transcript(ip):
     sent = server.requests[2]["messages"]
     ids = [c["id"] for m in sent for c in m.get("tool_calls", [])]
     assert ids == ["call_f"] and [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ["call_f"]
+
+
+def test_a_follow_up_on_a_local_model_gets_the_endpoints_tool_calls_as_text_turns(ip, replay):
+    call = ToolCallReply("python", '{"code": "g = 3"}', id="call_g")
+    with ChatServer([Reply("", tool_calls=(call,)), "Set g."]) as server:
+        ip.run_cell(f"%codeact --base-url {server.base_url} --model m set g")
+    path = replay(["g is 3."])
+    ip.run_cell(f"%codeact -c --backend replay --model {path} what is g?")
+    sent = codeact_jupyter.last_run().messages
+    assert all(m["role"] in ("system", "user", "assistant") and set(m) == {"role", "content"} for m in sent)
+    assert sent[2]["content"] == '<tool_call>\n{"name": "python", "arguments": {"code": "g = 3"}}\n</tool_call>'
+    assert sent[3]["content"] == ("<tool_response>\n[The code ran successfully and printed nothing.]\n"
+                                  "[defined: g (int)]\n</tool_response>")

@@ -14,7 +14,7 @@ from ..backends.messages import content_text
 from ..context.redaction import NO_REDACTION, Redactor
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                       TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
-from ..figures.vision import Vision
+from ..figures.vision import Vision, without_images
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
@@ -80,6 +80,10 @@ class CodeActLoop:
         """A follow-up task: the conversation so far (already sent, so already redacted),
         then the message with what changed and the task."""
         *earlier, last = messages
+        if not self.vision.active:  # e.g. from a vision model to a text-only one
+            earlier = without_images(earlier)
+        if not getattr(self.backend, "tool_messages", False):  # e.g. from an endpoint to a GGUF
+            earlier = tools.as_text_calls(earlier)
         self.run.messages[:] = [*earlier, {**last, "content": self.redact(last["content"])}]
 
     def events(self) -> Iterator[Event]:

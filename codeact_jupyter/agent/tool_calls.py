@@ -129,6 +129,23 @@ def result_message(call: ToolCall, observation: str) -> dict:
     return {"role": "tool", "tool_call_id": call.id, "content": body}
 
 
+def as_text_calls(messages: list[dict]) -> list[dict]:
+    """An earlier transcript for a backend that takes no OpenAI tool messages (a GGUF's chat
+    template, a replay): calls become ``<tool_call>`` text, results ``<tool_response>`` turns."""
+    out = []
+    for m in messages:
+        if m.get("tool_calls"):
+            calls = [as_text(ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]))
+                     for c in m["tool_calls"]]
+            text = "\n".join([m.get("content") or "", *calls]).strip()
+            out.append({"role": "assistant", "content": text})
+        elif m.get("role") == "tool":
+            out.append({"role": "user", "content": f"<tool_response>\n{m.get('content') or ''}\n</tool_response>"})
+        else:
+            out.append(m)
+    return out
+
+
 def unknown_tool(call: ToolCall) -> str:
     return (f"Observation:\n[There is no tool named {call.name!r} here; nothing ran. To run "
             f"Python code, call the `{TOOL_NAME}` tool with {{\"code\": \"...\"}}.]")

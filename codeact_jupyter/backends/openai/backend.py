@@ -32,6 +32,7 @@ class OpenAIBackend:
     # they are, OpenAI content parts included.
     sends_images = True
     declares_tools = True  # --actions tools: the python tool goes in the request's `tools`
+    tool_messages = True  # a transcript may hold `tool_calls` and `tool` messages (OpenAI's protocol)
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
