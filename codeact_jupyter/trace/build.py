@@ -28,7 +28,7 @@ NOTEBOOK_KEY = "codeact_traces"  # the notebook's metadata key, a list (panel ru
 
 # BackendConfig.extras that are worth keeping (the rest are internal knobs).
 _EXTRAS = ("n_ctx_cap", "n_gpu_layers", "device", "grammar", "chat_template", "threads",
-           "cpu_extra_buffers", "actions")
+           "cpu_extra_buffers")
 
 
 def run_trace(run) -> dict[str, Any]:
@@ -108,6 +108,7 @@ def settings_record(settings) -> dict[str, Any]:
         "redact": settings.redact,
         "redact_patterns": len(settings.redact_patterns),
         "redact_allow": list(settings.redact_allow),
+        "actions": getattr(settings, "actions", "code"),
         "extras": {key: _plain(value) for key, value in extras.items()},
     }
 
