@@ -147,3 +147,12 @@ def test_the_cell_shows_thinking_collapsed_with_its_length(ip, replay):
     shown = thinking_view(Thinking(turn=1, text="a < b", chars=5))
     assert shown.startswith("<details><summary>Thinking (5 characters; never run)</summary>")
     assert "a &lt; b" in shown
+
+
+def test_reasoning_history_keep_sends_the_thinking_back_before_each_reply(ip, replay):
+    record, _ = run(ip, replay(["<think>set it</think><execute>\nk = 1\n</execute>", "Done."]),
+                    reasoning_history="keep")
+    assert record.messages[2]["content"] == "<think>\nset it\n</think>\n\n<execute>\nk = 1\n</execute>"
+    ip.run_cell("%config CodeActMagics.reasoning_history = 'keep'")
+    from codeact_jupyter.magics.codeact import resolve_settings
+    assert resolve_settings(ip, {}).reasoning_history == "keep"

@@ -19,7 +19,8 @@ from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .prompts import load_prompt
-from .reasoning import STOP_IN_THINKING, only_reasoned_nudge, only_reasoned_notice, stop_hit_inside
+from .reasoning import (STOP_IN_THINKING, only_reasoned_nudge, only_reasoned_notice, stop_hit_inside,
+                        with_thinking)
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
@@ -122,8 +123,9 @@ class CodeActLoop:
             if thinking:
                 yield from self._thinking(turn, thinking, cut and (reply.reasoning_unclosed or reply.is_empty))
             calls = got.calls or reply.tool_calls
+            kept = with_thinking(thinking, self.settings.reasoning_history)
             if calls:
-                run.messages.append(self._assistant(tools.assistant_message(reply.text, calls)))
+                run.messages.append(self._assistant(tools.assistant_message(kept(reply.text), calls)))
                 stopped = yield from self._tool_steps(calls, reply.thought)
                 if stopped:
                     yield Notice(STOPPED)
@@ -134,19 +136,19 @@ class CodeActLoop:
                 continue
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
-                run.messages += [{"role": "assistant", "content": self.redact(reply.text)},
+                run.messages += [{"role": "assistant", "content": self.redact(kept(reply.text))},
                                  {"role": "user", "content": cut_code_observation(self._max_tokens)}]
                 yield Notice(cut_notice(self._max_tokens, code=True))
                 continue
             if reply.is_empty and not nudged:
                 nudged = True
-                run.messages += [{"role": "assistant", "content": self.redact(reply.text)},
+                run.messages += [{"role": "assistant", "content": self.redact(kept(reply.text))},
                                  {"role": "user", "content": only_reasoned_nudge() if thinking
                                   else EMPTY_REPLY_NUDGE}]
                 yield Notice(only_reasoned_notice(len(thinking), cut) if thinking
                              else "The model sent an empty reply; asking it once more.")
                 continue
-            run.messages.append({"role": "assistant", "content": self.redact(reply.transcript_text())})
+            run.messages.append({"role": "assistant", "content": self.redact(kept(reply.transcript_text()))})
             if reply.problem is not None:  # an action that cannot run: tell the model
                 run.messages.append({"role": "user", "content": f"Observation:\n[{reply.problem.for_model}]"})
                 yield Notice(reply.problem.for_user)

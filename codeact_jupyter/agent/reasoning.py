@@ -87,6 +87,15 @@ STOP_IN_THINKING = ("The model's thinking held a draft step, and the `</execute>
                     "of the task.")
 
 
+def with_thinking(reasoning: str, history: str):
+    """How a reply goes back into the transcript: without its thinking ("drop", the default),
+    or after it in a ``<think>`` block ("keep", ``reasoning_history``), for models trained to
+    see their earlier thinking; a local model's chat template may still drop it."""
+    if history != "keep" or not reasoning:
+        return lambda text: text
+    return lambda text: f"<think>\n{reasoning}\n</think>\n\n{text}"
+
+
 def only_reasoned_nudge() -> str:
     """What the model reads after a reply that held thinking and nothing else."""
     return ("Observation:\n[Your reply held only your reasoning: nothing ran and the user has "

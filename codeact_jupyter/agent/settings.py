@@ -44,6 +44,8 @@ class TaskSettings:
     undo_depth: int = 5
     # "code" (<execute> blocks) or "tools" (a python tool declared; agent/tool_calls.py).
     actions: str = "code"
+    # A reply's thinking in the transcript sent back: "drop" or "keep" (agent/reasoning.py).
+    reasoning_history: str = "drop"
 
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
@@ -90,6 +92,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
         actions=actions,
+        reasoning_history=str(getattr(config, "reasoning_history", "drop")),
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings

@@ -90,6 +90,10 @@ class CodeActMagics(Magics):
                    "<execute> tags, the CodeAct way) or tools (a `python` tool is declared to "
                    "the endpoint, for models that act better through function calling). Tool "
                    "calls run in either mode.").tag(config=True)
+    reasoning_history = Enum(("drop", "keep"), default_value="drop", help="A reasoning model's "
+                             "earlier thinking in the transcript sent back: drop (as most chat "
+                             "templates and DeepSeek's API want) or keep (as <think> blocks before "
+                             "each reply, for models trained to see it).").tag(config=True)
     vision = CaselessStrEnum(MODES, default_value="auto", help="Images of step outputs to the "
                              "model: auto (openai backend, a model known or declared to accept "
                              "images), on (any model of the openai backend), off.").tag(config=True)
