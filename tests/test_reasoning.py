@@ -134,7 +134,7 @@ def test_a_draft_step_in_the_thinking_does_not_end_the_reply_at_its_stop_string(
     asked for again without that stop string."""
     reply = "<think>Maybe <execute>\nprint('draft')\n</execute> no.</think>\n<execute>\nn = 5\n</execute>"
     with ChatServer([reply, reply, "n is 5."]) as server:
-        ip.run_cell(f"%codeact --base-url {server.base_url} --model r1-distill count")
+        ip.run_cell(f"%codeact --base-url {server.base_url} --model served-model count")
     assert ip.user_ns["n"] == 5
     assert [r.get("stop") for r in server.requests[:2]] == [
         ["</execute>", "<|im_end|>", "<|im_start|>"], ["<|im_end|>", "<|im_start|>"]]

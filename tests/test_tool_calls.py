@@ -6,7 +6,7 @@ import pytest
 
 import codeact_jupyter
 from chat_server import ChatServer, Reply, ToolCallReply
-from codeact_jupyter.agent.prompts import load_prompt
+from codeact_jupyter.agent.profiles import by_name
 from codeact_jupyter.agent.replies import parse_reply
 from codeact_jupyter.agent.settings import TaskSettings
 from codeact_jupyter.agent.task import run_task
@@ -115,7 +115,7 @@ def test_with_actions_tools_the_python_tool_is_declared_and_the_prompt_says_to_c
     assert ip.user_ns["z"] == 9
     first = server.requests[0]
     assert first["tools"] == [PYTHON_TOOL]
-    assert first["messages"][0]["content"] == load_prompt("system_tools.md")
+    assert first["messages"][0]["content"] == by_name("llama3").system_prompt("tools")
     assert "<execute>" not in first["messages"][0]["content"]
 
 

@@ -18,7 +18,7 @@ from ..figures.vision import Vision, without_images
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
-from .prompts import load_prompt
+from .profiles import choose_profile, first_messages, model_names
 from .reasoning import (STOP_IN_THINKING, only_reasoned_nudge, only_reasoned_notice, stop_hit_inside,
                         with_thinking)
 from .replies import EXECUTE_CLOSE, parse_reply
@@ -64,7 +64,12 @@ class CodeActLoop:
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
-        self.stop = list(STOP)  # less </execute> once it has cut a reply's thinking
+        self.chosen = choose_profile(settings.profile, model_names(settings, backend))
+        self.profile = self.chosen.profile
+        # A family that thinks first is not stopped at </execute> (a draft in its thinking
+        # would end the reply); for others it is dropped once it has cut a reply's thinking.
+        self.stop = [s for s in STOP if not (self.profile.thinks and s == EXECUTE_CLOSE)]
+        self.stop += [s for s in self.profile.stop if s not in self.stop]
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -72,10 +77,8 @@ class CodeActLoop:
         return self._token_counts[text]
 
     def start_messages(self, context: str) -> None:
-        self.run.messages[:] = [
-            {"role": "system", "content": load_prompt(tools.system_prompt(self.settings.actions))},
-            {"role": "user", "content": self.redact(f"{context}\n\nTask: {self.run.task}")},
-        ]
+        self.run.messages[:] = first_messages(self.profile, self.settings.actions,
+                                              self.redact(f"{context}\n\nTask: {self.run.task}"))
 
     def continue_messages(self, messages: list[dict]) -> None:
         """A follow-up task: the conversation so far (already sent, so already redacted),
@@ -96,6 +99,8 @@ class CodeActLoop:
             yield Notice(notice)
         if self.vision.notice:
             yield Notice(self.vision.notice)
+        if self.profile.name != "generic":
+            yield Notice(self.chosen.line())
         nudged = False
         for turn in range(1, settings.max_turns + 1):
             yield TurnStarted(turn)

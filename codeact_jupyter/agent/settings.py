@@ -46,11 +46,13 @@ class TaskSettings:
     actions: str = "code"
     # A reply's thinking in the transcript sent back: "drop" or "keep" (agent/reasoning.py).
     reasoning_history: str = "drop"
+    # The model family's conventions (agent/profiles.py): "auto" or a profile's name.
+    profile: str = "auto"
 
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     """``overrides`` (magic arguments or panel settings; keys: backend, model, base_url,
-    max_turns, timeout, confirm, context, vision, api_key, grammar, actions) first, then ``config``
+    max_turns, timeout, confirm, context, vision, api_key, grammar, actions, profile) first, then ``config``
     (an object with the ``CodeActMagics`` traits), then env. Raises SettingsError."""
     def pick(key, trait_value):
         value = overrides.get(key)
@@ -93,6 +95,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
         undo_depth=int(config.undo_depth),
         actions=actions,
         reasoning_history=str(getattr(config, "reasoning_history", "drop")),
+        profile=check_profile(pick("profile", getattr(config, "profile", "auto"))),
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings
@@ -123,4 +126,12 @@ def check_actions(value) -> str:
     if value not in ACTIONS:
         raise SettingsError(f"--actions (actions) must be one of {', '.join(ACTIONS)}: how the "
                             f"model acts, in <execute> blocks or through a python tool. Got {value!r}.")
+    return value
+
+
+def check_profile(value) -> str:
+    from .profiles import by_name
+
+    if value != "auto":
+        by_name(value)  # a SettingsError naming the choices
     return value

@@ -18,6 +18,7 @@ from ..agent.settings import SettingsError, TaskSettings, check_limits
 from ..agent.settings import resolve_settings as resolve_task_settings
 from ..context.cells import ErrorLog
 from ..context.parts import CONTEXT_CHOICES
+from ..agent.profiles import NAMES as PROFILE_NAMES
 from ..agent.tool_calls import ACTIONS
 from ..figures.vision import MODES
 from .input_rewrite import codeact_input_transformer
@@ -90,6 +91,10 @@ class CodeActMagics(Magics):
                    "<execute> tags, the CodeAct way) or tools (a `python` tool is declared to "
                    "the endpoint, for models that act better through function calling). Tool "
                    "calls run in either mode.").tag(config=True)
+    profile = Enum(PROFILE_NAMES, default_value="auto", help="The model family whose conventions "
+                   "to follow (system prompt wording, stop strings, thinking): auto (from the "
+                   "model's name), codeact, qwen3, deepseek-r1, gpt-oss, llama3 or generic. "
+                   "`%codeact context` shows which applies.").tag(config=True)
     reasoning_history = Enum(("drop", "keep"), default_value="drop", help="A reasoning model's "
                              "earlier thinking in the transcript sent back: drop (as most chat "
                              "templates and DeepSeek's API want) or keep (as <think> blocks before "
@@ -139,6 +144,8 @@ class CodeActMagics(Magics):
               "sent: all (default), cells, vars or none.")
     @argument("--actions", choices=ACTIONS, default=None, help="code (<execute> blocks) or tools "
               "(declare a `python` tool to the endpoint) (default code).")
+    @argument("--profile", choices=PROFILE_NAMES, default=None, help="Model family conventions: "
+              "auto (from the model's name) or a profile's name (default auto).")
     @argument("--vision", choices=MODES, default=None, help="Images of step outputs to the model: "
               "auto (a vision model of the openai backend), on, off (default auto).")
     @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,

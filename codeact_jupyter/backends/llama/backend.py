@@ -50,6 +50,7 @@ class LlamaBackend:
         self._raise_error(loaded)
         self._describe = loaded["describe"]
         self.context_size: int | None = loaded["context_size"]
+        self.model_name: str | None = loaded.get("model_name")  # general.name (profiles.py)
         # Said once at the start of a task (the loop shows them after the first line).
         self.notices: list[str] = ([replaced] if replaced else []) + (loaded.get("notices") or [])
         self._counts: dict[str, int] = {}

@@ -59,6 +59,11 @@ class OpenAIBackend:
             self._model = self._first_served_model()
         return self._model
 
+    @property
+    def model_name(self) -> str | None:
+        """The model's name where it is known without asking the server (profiles.py)."""
+        return self._model
+
     def describe(self) -> str:
         return f"openai · {self.model} · {self.base_url}"
 
