@@ -95,3 +95,26 @@ def test_the_first_lines_of_a_task_say_which_template(ip, files):
     from codeact_jupyter import last_run
 
     assert last_run().backend.endswith("template: gemma (guessed)")
+
+
+HARMONY = ("{% for m in messages %}<|start|>{{ m.role }}<|message|>{{ m.content }}<|end|>{% endfor %}"
+           "{% if add_generation_prompt %}<|start|>assistant<|channel|>analysis<|message|>{% endif %}"
+           "{# a turn ends with <|return|> or <|call|> #}")
+QWEN_TOOLS = ("{% if tools %}<|im_start|>system\n<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}"
+              "</tools><|im_end|>\n{% endif %}{% for m in messages %}<|im_start|>{{ m.role }}\n"
+              "{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n")
+
+
+def test_gpt_oss_replies_do_not_stop_where_the_thinking_ends(tmp_path):
+    e = engine(write_tiny_gguf(tmp_path / "harmony.gguf", chat_template=HARMONY))
+    stops = e.prompt.end_of_turn_stops()
+    assert "<|end|>" not in stops and {"<|return|>", "<|call|>"} <= set(stops)
+
+
+def test_with_actions_tools_the_gguf_template_declares_the_python_tool(tmp_path):
+    from codeact_jupyter.agent.tool_calls import PYTHON_TOOL
+
+    e = engine(write_tiny_gguf(tmp_path / "qwen.gguf", chat_template=QWEN_TOOLS))
+    prompt = e.prompt.render(MESSAGES, [PYTHON_TOOL])
+    assert prompt.startswith('<|im_start|>system\n<tools>{"type": "function", "function": {"name": "python"')
+    assert "<tools>" not in e.prompt.render(MESSAGES)

@@ -9,7 +9,11 @@ from .chat_templates import CHATML
 from .kv_tokens import ContextTokens, token_piece
 
 # End-of-turn texts that also stop a reply when they appear as plain text.
-_END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")
+_END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                      "<|return|>", "<|call|>")
+# gpt-oss's harmony format ends each channel's message with <|end|>: after the thinking (the
+# analysis channel) the reply goes on, so there <|end|> ends nothing.
+_HARMONY = "<|channel|>"
 
 
 class PromptBuilder:
@@ -54,7 +58,8 @@ class PromptBuilder:
     def end_of_turn_stops(self) -> list[str]:
         """End-of-turn texts of this template, for when the model writes them as plain text
         (as control tokens they end the reply anyway)."""
-        stops = [t for t in _END_OF_TURN_TEXTS if t in self.template]
+        stops = [t for t in _END_OF_TURN_TEXTS if t in self.template
+                 and not (t == "<|end|>" and _HARMONY in self.template)]
         if self.eos_text and self.eos_text not in stops:
             stops.append(self.eos_text)
         return stops
