@@ -79,3 +79,25 @@ def test_codeact_context_shows_which_profile_applies(ip, capsys):
     ip.run_cell("%codeact context what now?")
     assert "Profile: qwen3 · Qwen3 / QwQ (thinks in <think>) · matched 'Qwen3-8B-Q4_K_M.gguf'" \
         in capsys.readouterr().out
+
+
+def test_the_eval_harness_runs_a_suite_under_a_chosen_profile(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import nbformat
+
+    def codeact_eval(*args):
+        return subprocess.run([sys.executable, "-m", "codeact_jupyter.cli", "eval", "--oracle",
+                               "--tasks", "debug-off-by-one", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=240)
+
+    done = codeact_eval("--profile", "codeact", "--out", "codeact")
+    assert done.returncode == 0 and "= 100.0%" in done.stdout, done.stderr
+    nb = nbformat.read(tmp_path / "codeact" / "notebooks" / "debug-off-by-one-r1.ipynb", as_version=4)
+    trace = next(c.metadata["codeact_trace"] for c in nb.cells if "codeact_trace" in c.metadata)
+    assert trace["messages"][0]["content"].startswith(load_prompt("intro_codeact.md"))
+    assert json.loads((tmp_path / "codeact" / "settings.json").read_text())["profile"] == "codeact"
+    other = codeact_eval("--profile", "generic", "--out", "codeact")  # the same folder
+    assert other.returncode == 2 and "profile: 'codeact' then, 'generic' now" in other.stderr

@@ -17,7 +17,8 @@ from .results import drop_harness_errors, read_rows
 
 SETTINGS_FILE = "settings.json"
 # What must be the same for results in one --out folder to be comparable.
-SAME = ("suite", "backend", "model", "base_url", "max_turns", "timeout", "grammar", "action_mode")
+SAME = ("suite", "backend", "model", "base_url", "max_turns", "timeout", "grammar", "action_mode",
+        "profile")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -109,6 +109,8 @@ def settings_record(settings) -> dict[str, Any]:
         "redact_patterns": len(settings.redact_patterns),
         "redact_allow": list(settings.redact_allow),
         "actions": getattr(settings, "actions", "code"),
+        "profile": getattr(settings, "profile", "auto"),
+        "reasoning_history": getattr(settings, "reasoning_history", "drop"),
         "extras": {key: _plain(value) for key, value in extras.items()},
     }
 
