@@ -19,8 +19,8 @@ from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .profiles import choose_profile, first_messages, model_names
-from .reasoning import (STOP_IN_THINKING, only_reasoned_nudge, only_reasoned_notice, stop_hit_inside,
-                        with_thinking)
+from .reasoning import (STOP_IN_THINKING, only_reasoned_notice, only_reasoned_nudge,
+                        stopped_in_thinking, with_thinking)
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
@@ -106,23 +106,13 @@ class CodeActLoop:
             yield TurnStarted(turn)
             yield from self._fit_context()
             try:
-                got = yield from self._generate(turn)
+                got, reply = yield from self._reply(turn)
             except OutOfReplies as exc:
                 yield from self._finish("out_of_replies", turn, error=str(exc))
                 return
             except BackendError as exc:
                 yield from self._finish("error", turn, error=str(exc))
                 return
-            reply = parse_reply(got.text)  # the thinking taken out first: drafts never run
-            if self._stopped_in_thinking(got, reply):
-                self.stop.remove(EXECUTE_CLOSE)
-                yield Notice(STOP_IN_THINKING)
-                try:
-                    got = yield from self._generate(turn)
-                except BackendError as exc:
-                    yield from self._finish("error", turn, error=str(exc))
-                    return
-                reply = parse_reply(got.text)
             text, cut = got.text, got.cut
             thinking = "\n\n".join(t for t in (got.thinking.strip(), reply.reasoning) if t)
             if thinking:
@@ -130,7 +120,7 @@ class CodeActLoop:
             calls = got.calls or reply.tool_calls
             kept = with_thinking(thinking, self.settings.reasoning_history)
             if calls:
-                run.messages.append(self._assistant(tools.assistant_message(kept(reply.text), calls)))
+                run.messages.append(tools.redacted(tools.assistant_message(kept(reply.text), calls), self.redact))
                 stopped = yield from self._tool_steps(calls, reply.thought)
                 if stopped:
                     yield Notice(STOPPED)
@@ -188,7 +178,7 @@ class CodeActLoop:
         chunks: list[str] = []
         thinking: list[str] = []
         calls: list[tools.ToolCall] = []
-        for chunk in self.backend.stream(self.run.messages, self.stop, **self._declared_tools()):
+        for chunk in self.backend.stream(self.run.messages, self.stop, **tools.declared(self.settings.actions, self.backend)):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
             elif isinstance(chunk, ThinkingText):
@@ -209,30 +199,24 @@ class CodeActLoop:
         cut = usage is not None and usage.finish_reason == "length"
         return Generated("".join(chunks), "".join(thinking), tuple(calls), cut)
 
-    def _stopped_in_thinking(self, got: Generated, reply) -> bool:
-        if got.cut or EXECUTE_CLOSE not in self.stop or not reply.is_empty:
-            return False
-        in_text = reply.reasoning if reply.reasoning_unclosed else ""
-        return stop_hit_inside(in_text or (got.thinking if not got.text.strip() else ""))
-
-    def _declared_tools(self) -> dict:
-        if self.settings.actions == "tools" and getattr(self.backend, "declares_tools", False):
-            return {"tools": [tools.PYTHON_TOOL]}
-        return {}
+    def _reply(self, turn: int):
+        """One reply, generated and parsed (its thinking taken out first: drafts never run).
+        When the ``</execute>`` stop ended it inside its thinking, it is asked for again
+        without that stop."""
+        got = yield from self._generate(turn)
+        reply = parse_reply(got.text)
+        if EXECUTE_CLOSE in self.stop and not got.cut and stopped_in_thinking(got.text, got.thinking, reply):
+            self.stop.remove(EXECUTE_CLOSE)
+            yield Notice(STOP_IN_THINKING)
+            got = yield from self._generate(turn)
+            reply = parse_reply(got.text)
+        return got, reply
 
     def _thinking(self, turn: int, text: str, cut: bool):
         """Shown and traced; never parsed, never the answer, not sent back (reasoning.py)."""
         text = self.redact(text)
         self.run.thinking.append({"turn": turn, "text": text, "cut": cut})
         yield Thinking(turn=turn, text=text, chars=len(text), cut=cut)
-
-    def _assistant(self, message: dict) -> dict:
-        redacted = {**message, "content": self.redact(message["content"])}
-        if "tool_calls" in message:
-            redacted["tool_calls"] = [
-                {**c, "function": {**c["function"], "arguments": self.redact(c["function"]["arguments"])}}
-                for c in message["tool_calls"]]
-        return redacted
 
     def _tool_steps(self, calls, thought: str):
         """Each call in order: a code tool's call is a step; any other is told which tool to

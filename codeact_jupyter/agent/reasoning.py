@@ -82,6 +82,14 @@ def stop_hit_inside(reasoning: str) -> bool:
     return reasoning.rfind("<execute>") > reasoning.rfind("</execute>")
 
 
+def stopped_in_thinking(text: str, streamed_thinking: str, reply) -> bool:
+    """Did the stop end a reply (``reply``: its parse) that held only thinking, inside it?"""
+    if not reply.is_empty:
+        return False
+    in_text = reply.reasoning if reply.reasoning_unclosed else ""
+    return stop_hit_inside(in_text or (streamed_thinking if not text.strip() else ""))
+
+
 STOP_IN_THINKING = ("The model's thinking held a draft step, and the `</execute>` stop string "
                     "ended its reply there; asking again without that stop string for the rest "
                     "of the task.")

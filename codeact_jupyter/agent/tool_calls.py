@@ -62,8 +62,9 @@ class ToolCall:
         """The code to run; None when the arguments hold none (the model is told)."""
         try:
             args = json.loads(self.arguments) if self.arguments.strip() else {}
-        except ValueError:  # some models send the code itself, not JSON
-            return self.arguments if self.arguments.strip() else None
+        except ValueError:  # some models send the code itself; cut JSON is no code
+            looks_json = self.arguments.lstrip().startswith(("{", '"'))
+            return self.arguments if self.arguments.strip() and not looks_json else None
         if isinstance(args, str):
             return args if args.strip() else None
         if isinstance(args, dict):
@@ -119,6 +120,22 @@ def assistant_message(text: str, calls: tuple[ToolCall, ...]) -> dict:
     if calls and not calls[0].from_text:
         return {"role": "assistant", "content": text, "tool_calls": [c.to_openai() for c in calls]}
     return {"role": "assistant", "content": text}
+
+
+def redacted(message: dict, redact) -> dict:
+    """An assistant message with its text and its calls' arguments passed through ``redact``."""
+    out = {**message, "content": redact(message["content"])}
+    if "tool_calls" in message:
+        out["tool_calls"] = [{**c, "function": {**c["function"], "arguments": redact(c["function"]["arguments"])}}
+                             for c in message["tool_calls"]]
+    return out
+
+
+def declared(actions: str, backend) -> dict:
+    """``stream``'s keyword for ``--actions tools``, to a backend that declares tools."""
+    if actions == "tools" and getattr(backend, "declares_tools", False):
+        return {"tools": [PYTHON_TOOL]}
+    return {}
 
 
 def result_message(call: ToolCall, observation: str) -> dict:
