@@ -27,7 +27,7 @@ class Channel:
         self._comm.send(jsonable({"kind": kind, **payload}))
 
     def event(self, event) -> None:
-        if event.to_dict()["type"] == "text_delta":
+        if event.to_dict()["type"] in ("text_delta", "thinking_delta"):
             return  # the command shows steps, not the model's typing; one message per token is waste
         self.send("event", event=event.to_dict())
 
