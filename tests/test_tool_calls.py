@@ -161,3 +161,20 @@ def test_a_follow_up_on_a_local_model_gets_the_endpoints_tool_calls_as_text_turn
     assert sent[2]["content"] == '<tool_call>\n{"name": "python", "arguments": {"code": "g = 3"}}\n</tool_call>'
     assert sent[3]["content"] == ("<tool_response>\n[The code ran successfully and printed nothing.]\n"
                                   "[defined: g (int)]\n</tool_response>")
+
+
+def test_a_traced_run_with_openai_tool_calls_replays_from_its_trace(ip):
+    from codeact_jupyter.backends.replay.from_trace import script_from_trace
+    from codeact_jupyter.trace.build import run_trace
+
+    call = ToolCallReply("python", '{"code": "traced = 5"}', id="call_t")
+    with ChatServer([Reply("Setting it.", tool_calls=(call,)), "Set."]) as server:
+        record, _ = run(ip, openai(server))
+    trace = run_trace(record)
+    assert trace["messages"][2]["tool_calls"][0]["id"] == "call_t"
+    assert trace["messages"][3] == {"role": "tool", "tool_call_id": "call_t",
+                                    "content": "[The code ran successfully and printed nothing.]\n"
+                                               "[defined: traced (int)]"}
+    script = script_from_trace(trace, "a notebook")
+    assert script.replies == ['Setting it.\n<tool_call>\n{"name": "python", "arguments": {"code": "traced = 5"}}\n</tool_call>',
+                              "Set."]
