@@ -178,3 +178,12 @@ def test_a_traced_run_with_openai_tool_calls_replays_from_its_trace(ip):
     script = script_from_trace(trace, "a notebook")
     assert script.replies == ['Setting it.\n<tool_call>\n{"name": "python", "arguments": {"code": "traced = 5"}}\n</tool_call>',
                               "Set."]
+
+
+def test_a_gpt_oss_harmony_call_in_the_text_runs_after_its_analysis_is_taken_out():
+    reply = parse_reply("<|channel|>analysis<|message|>Use python: ```python\nbad = 1\n```<|end|>"
+                        "<|start|>assistant<|channel|>commentary to=functions.python <|constrain|>json"
+                        '<|message|>{"code": "good = 2"}<|call|>')
+    assert "bad = 1" in reply.reasoning
+    assert [(c.name, c.code()) for c in reply.tool_calls] == [("functions.python", "good = 2")]
+    assert reply.tool_calls[0].is_code_tool

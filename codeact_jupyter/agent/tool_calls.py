@@ -45,6 +45,13 @@ def system_prompt(actions: str) -> str:
 
 
 _TEXT_CALL = re.compile(r"<tool_call>\s*(?P<body>.*?)\s*(?:</tool_call>|\Z)", re.S)
+# gpt-oss (harmony) without a server parser: a commentary message addressed to a tool,
+# ``<|start|>assistant<|channel|>commentary to=functions.python <|constrain|>json<|message|>{...}``
+# (the recipient may also stand before the channel); reasoning.py has taken out <|call|>.
+_HARMONY_CALL = re.compile(
+    r"(?:<\|start\|>\s*assistant\s*)?(?:to=(?P<before>[\w.]+)\s*)?<\|channel\|>\s*commentary"
+    r"(?:\s+to=(?P<after>[\w.]+))?[^<]*(?:<\|constrain\|>\s*\w+\s*)?<\|message\|>(?P<body>.*?)"
+    r"(?=<\|start\|>|\Z)", re.S)
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,16 @@ class ToolCall:
 
 def text_tool_calls(text: str) -> tuple[tuple[ToolCall, ...], str]:
     """Hermes/Qwen ``<tool_call>`` blocks in a reply (an unclosed last one included, as a
-    stop string may cut it), and the text before the first: the thought."""
+    stop string may cut it) and gpt-oss's commentary calls, and the text before the first:
+    the thought."""
     calls: list[ToolCall] = []
     first = None
+    for match in _HARMONY_CALL.finditer(text):
+        name = match.group("before") or match.group("after")
+        if name:
+            calls.append(ToolCall(id=f"call_{len(calls) + 1}", name=name, arguments=match.group("body").strip(),
+                                  from_text=True))
+            first = match.start() if first is None else first
     for match in _TEXT_CALL.finditer(text):
         call = _from_json(match.group("body"), len(calls) + 1)
         if call is not None:
