@@ -101,8 +101,10 @@ HARMONY = ("{% for m in messages %}<|start|>{{ m.role }}<|message|>{{ m.content 
            "{% if add_generation_prompt %}<|start|>assistant<|channel|>analysis<|message|>{% endif %}"
            "{# a turn ends with <|return|> or <|call|> #}")
 QWEN_TOOLS = ("{% if tools %}<|im_start|>system\n<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}"
-              "</tools><|im_end|>\n{% endif %}{% for m in messages %}<|im_start|>{{ m.role }}\n"
-              "{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n")
+              "</tools><|im_end|>\n{% endif %}{% for m in messages %}"
+              "{% if m.role == 'tool' %}<|im_start|>user\n<tool_response>\n{{ m.content }}\n</tool_response><|im_end|>\n"
+              "{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}"
+              "{% endfor %}<|im_start|>assistant\n")
 
 
 def test_gpt_oss_replies_do_not_stop_where_the_thinking_ends(tmp_path):
@@ -118,3 +120,15 @@ def test_with_actions_tools_the_gguf_template_declares_the_python_tool(tmp_path)
     prompt = e.prompt.render(MESSAGES, [PYTHON_TOOL])
     assert prompt.startswith('<|im_start|>system\n<tools>{"type": "function", "function": {"name": "python"')
     assert "<tools>" not in e.prompt.render(MESSAGES)
+
+
+def test_a_template_that_writes_tool_turns_gets_results_as_tool_messages(tmp_path, files):
+    from codeact_jupyter.agent.tool_calls import ToolCall, result_message
+
+    e = engine(write_tiny_gguf(tmp_path / "qwen.gguf", chat_template=QWEN_TOOLS))
+    assert e.prompt.writes_tool_turns and not engine(files["chatml"]).prompt.writes_tool_turns
+    call = ToolCall("call_1", "python", '{"code": "x = 1"}', from_text=True)
+    result = result_message(call, "Observation:\n1", template_turns=True)
+    assert result == {"role": "tool", "content": "1"}
+    assert e.prompt.render(MESSAGES + [{"role": "assistant", "content": "<tool_call>...</tool_call>"}, result]) \
+        .endswith("<|im_start|>user\n<tool_response>\n1\n</tool_response><|im_end|>\n<|im_start|>assistant")

@@ -64,6 +64,7 @@ class CodeActLoop:
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
+        self._template_turns = bool(getattr(backend, "template_tool_turns", False))
         self.chosen = choose_profile(settings.profile, model_names(settings, backend))
         self.profile = self.chosen.profile
         # A family that thinks first is not stopped at </execute> (a draft in its thinking
@@ -86,8 +87,7 @@ class CodeActLoop:
         *earlier, last = messages
         if not self.vision.active:  # e.g. from a vision model to a text-only one
             earlier = without_images(earlier)
-        if not getattr(self.backend, "tool_messages", False):  # e.g. from an endpoint to a GGUF
-            earlier = tools.as_text_calls(earlier)
+        earlier = tools.portable(earlier, self.backend)  # e.g. from an endpoint to a GGUF
         self.run.messages[:] = [*earlier, {**last, "content": self.redact(last["content"])}]
 
     def events(self) -> Iterator[Event]:
@@ -225,18 +225,20 @@ class CodeActLoop:
             code = call.code() if call.is_code_tool else None
             if code is None:
                 self.run.messages.append(tools.result_message(
-                    call, tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call)))
+                    call, tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call),
+                    self._template_turns))
                 yield Notice(tools.unknown_tool_notice(call) if not call.is_code_tool
                              else f"The model's call to `{call.name}` held no code; it was told.")
                 continue
             before = len(self.run.messages)
             stopped = yield from self._step(code, thought, lambda content, call=call: tools.result_message(
-                call, self.redact(content_text(content))))
+                call, self.redact(content_text(content)), self._template_turns))
             thought = ""
             if stopped:
                 unanswered = calls[number + (len(self.run.messages) > before):]
                 for rest in unanswered:  # a later follow-up must find every call answered
-                    self.run.messages.append(tools.result_message(rest, "[Not run: the task was stopped.]"))
+                    self.run.messages.append(tools.result_message(rest, "[Not run: the task was stopped.]",
+                                                                  self._template_turns))
                 return True
         return False
 

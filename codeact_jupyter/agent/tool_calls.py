@@ -152,17 +152,35 @@ def declared(actions: str, backend) -> dict:
     return {}
 
 
-def result_message(call: ToolCall, observation: str) -> dict:
-    """A call's result, by its protocol's rule (the observation without its heading)."""
+def result_message(call: ToolCall, observation: str, template_turns: bool = False) -> dict:
+    """A call's result, by its protocol's rule (the observation without its heading): a
+    ``tool`` message with the call's id (OpenAI); for a text call, a ``tool`` message where
+    a local model's chat template writes its own tool-response turn (``template_turns``),
+    else the turn Qwen's template would write."""
     body = observation.removeprefix("Observation:\n")
+    if call.from_text and template_turns:
+        return {"role": "tool", "content": body}
     if call.from_text:
         return {"role": "user", "content": f"<tool_response>\n{body}\n</tool_response>"}
     return {"role": "tool", "tool_call_id": call.id, "content": body}
 
 
-def as_text_calls(messages: list[dict]) -> list[dict]:
+def portable(messages: list[dict], backend) -> list[dict]:
+    """An earlier transcript made valid for ``backend`` (a follow-up on another one)."""
+    if getattr(backend, "tool_messages", False):  # OpenAI: every tool message has its call's id
+        return [m if m.get("role") != "tool" or m.get("tool_call_id") else _response_turn(m)
+                for m in messages]
+    return as_text_calls(messages, keep_tool_turns=bool(getattr(backend, "template_tool_turns", False)))
+
+
+def _response_turn(message: dict) -> dict:
+    return {"role": "user", "content": f"<tool_response>\n{message.get('content') or ''}\n</tool_response>"}
+
+
+def as_text_calls(messages: list[dict], keep_tool_turns: bool = False) -> list[dict]:
     """An earlier transcript for a backend that takes no OpenAI tool messages (a GGUF's chat
-    template, a replay): calls become ``<tool_call>`` text, results ``<tool_response>`` turns."""
+    template, a replay): calls become ``<tool_call>`` text, results ``<tool_response>`` turns
+    (or id-less ``tool`` messages, for a template that writes its own tool turns)."""
     out = []
     for m in messages:
         if m.get("tool_calls"):
@@ -171,7 +189,8 @@ def as_text_calls(messages: list[dict]) -> list[dict]:
             text = "\n".join([m.get("content") or "", *calls]).strip()
             out.append({"role": "assistant", "content": text})
         elif m.get("role") == "tool":
-            out.append({"role": "user", "content": f"<tool_response>\n{m.get('content') or ''}\n</tool_response>"})
+            out.append({"role": "tool", "content": m.get("content") or ""} if keep_tool_turns
+                       else _response_turn(m))
         else:
             out.append(m)
     return out

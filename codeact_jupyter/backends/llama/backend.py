@@ -51,6 +51,8 @@ class LlamaBackend:
         self._describe = loaded["describe"]
         self.context_size: int | None = loaded["context_size"]
         self.model_name: str | None = loaded.get("model_name")  # general.name (profiles.py)
+        # The template writes tool results its own way: they go as `tool` messages (tool_calls.py).
+        self.template_tool_turns = bool(loaded.get("template_tool_turns"))
         # Said once at the start of a task (the loop shows them after the first line).
         self.notices: list[str] = ([replaced] if replaced else []) + (loaded.get("notices") or [])
         self._counts: dict[str, int] = {}

@@ -2,6 +2,7 @@
 the end-of-turn texts that stop a reply."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..base import BackendError
@@ -14,6 +15,7 @@ _END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<
 # gpt-oss's harmony format ends each channel's message with <|end|>: after the thinking (the
 # analysis channel) the reply goes on, so there <|end|> ends nothing.
 _HARMONY = "<|channel|>"
+_TOOL_ROLE = re.compile(r"""role['"\]]*\s*==\s*['"]tool['"]""")
 
 
 class PromptBuilder:
@@ -63,6 +65,12 @@ class PromptBuilder:
         if self.eos_text and self.eos_text not in stops:
             stops.append(self.eos_text)
         return stops
+
+    @property
+    def writes_tool_turns(self) -> bool:
+        """Does the template write a tool's result its own way (Qwen2.5's ``<tool_response>``
+        user turn, Llama 3.1's ``ipython`` role)? Then results go to it as ``tool`` messages."""
+        return bool(_TOOL_ROLE.search(self.template))
 
     # -- tokens -----------------------------------------------------------------------------
 
