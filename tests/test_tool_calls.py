@@ -187,3 +187,22 @@ def test_a_gpt_oss_harmony_call_in_the_text_runs_after_its_analysis_is_taken_out
     assert "bad = 1" in reply.reasoning
     assert [(c.name, c.code()) for c in reply.tool_calls] == [("functions.python", "good = 2")]
     assert reply.tool_calls[0].is_code_tool
+
+
+def test_a_transcript_is_made_valid_for_each_backend():
+    from types import SimpleNamespace
+
+    from codeact_jupyter.agent.tool_calls import portable
+
+    openai_call = {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "python", "arguments": '{"code": "a = 1"}'}}]}
+    local_result = {"role": "tool", "content": "ok"}  # from a GGUF template's tool turn: no id
+    messages = [{"role": "user", "content": "go"}, openai_call, {"role": "tool", "tool_call_id": "c1", "content": "1"},
+                {"role": "assistant", "content": hermes("python", code="b = 2")}, local_result]
+    endpoint = portable(messages, SimpleNamespace(tool_messages=True))
+    assert endpoint[1:3] == messages[1:3] and endpoint[4] == {"role": "user", "content": "<tool_response>\nok\n</tool_response>"}
+    qwen_gguf = portable(messages, SimpleNamespace(template_tool_turns=True))
+    assert [m["role"] for m in qwen_gguf] == ["user", "assistant", "tool", "assistant", "tool"]
+    assert "tool_calls" not in qwen_gguf[1] and "tool_call_id" not in qwen_gguf[2]
+    plain = portable(messages, SimpleNamespace())
+    assert [m["role"] for m in plain] == ["user", "assistant", "user", "assistant", "user"]
