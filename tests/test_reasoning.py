@@ -156,3 +156,21 @@ def test_reasoning_history_keep_sends_the_thinking_back_before_each_reply(ip, re
     ip.run_cell("%config CodeActMagics.reasoning_history = 'keep'")
     from codeact_jupyter.magics.codeact import resolve_settings
     assert resolve_settings(ip, {}).reasoning_history == "keep"
+
+
+def test_in_a_notebook_the_cell_shows_the_thinking_collapsed_above_the_step(tmp_path):
+    import json
+
+    from kernels import run_cell, running_kernel
+
+    replies = tmp_path / "think.json"
+    replies.write_text(json.dumps(["<think>Try ```python\nwrong = 1\n``` no.</think>\n<execute>\nright = 2\n</execute>",
+                                   "Done."]))
+    with running_kernel() as (km, kc):
+        run_cell(kc, "%load_ext codeact_jupyter")
+        reply, shown = run_cell(kc, f"%%codeact --backend replay --model {replies} set it\n")
+        assert reply["status"] == "ok", shown
+        assert "<details><summary>Thinking (31 characters; never run)</summary>" in shown
+        assert "<execute>\nright = 2\n</execute>" not in shown.split("</details>")[0]
+        _, names = run_cell(kc, "print('wrong' in dir(), right)")
+    assert names.strip().endswith("False 2")
