@@ -206,3 +206,17 @@ def test_a_transcript_is_made_valid_for_each_backend():
     assert "tool_calls" not in qwen_gguf[1] and "tool_call_id" not in qwen_gguf[2]
     plain = portable(messages, SimpleNamespace())
     assert [m["role"] for m in plain] == ["user", "assistant", "user", "assistant", "user"]
+
+
+@pytest.mark.parametrize("text, code", [
+    ('{"name": "python", "parameters": {"code": "c = 3"}}', "c = 3"),  # Llama 3.x JSON calling
+    ("<|python_tag|>c = 3<|eom_id|>", "c = 3"),  # Llama 3.1's built-in code interpreter
+    ('<|python_tag|>{"name": "python", "parameters": {"code": "c = 3"}}', "c = 3"),
+])
+def test_llama3_tool_calls_in_the_text_are_steps(text, code):
+    reply = parse_reply(text)
+    assert [c.code() for c in reply.tool_calls] == [code]
+
+
+def test_a_json_answer_is_not_a_tool_call():
+    assert parse_reply('{"name": "Ada", "age": 36}').answer == '{"name": "Ada", "age": 36}'

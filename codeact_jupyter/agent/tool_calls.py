@@ -105,7 +105,27 @@ def text_tool_calls(text: str) -> tuple[tuple[ToolCall, ...], str]:
         if call is not None:
             calls.append(call)
             first = match.start() if first is None else first
+    if not calls:
+        return _llama3_call(text)
     return tuple(calls), (text[:first].strip() if first is not None else "")
+
+
+def _llama3_call(text: str) -> tuple[tuple[ToolCall, ...], str]:
+    """Llama 3.x: a reply that is one JSON call, ``{"name": ..., "parameters": {...}}``, or
+    code after ``<|python_tag|>`` (its built-in code interpreter)."""
+    tag = text.find("<|python_tag|>")
+    if tag >= 0:
+        code = text[tag + len("<|python_tag|>"):].split("<|eom_id|>")[0].strip()
+        if not code.startswith("{"):
+            return ((ToolCall("call_1", "code_interpreter", code, from_text=True),) if code else (),
+                    text[:tag].strip())
+        text = code
+    stripped = text.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        call = _from_json(stripped, 1)
+        if call is not None and call.is_code_tool:  # a JSON answer is not a call of another tool
+            return (call,), ""
+    return (), ""
 
 
 def _from_json(body: str, number: int) -> ToolCall | None:
