@@ -189,7 +189,7 @@ class RichDisplay:
         text = safe_text(self.text)
         data = {"text/markdown": self.thinking + as_markdown(text)}
         if final:  # live updates carry the Markdown only; the last one the plain text too
-            data["text/plain"] = plain(text)
+            data["text/plain"] = plain(text) or ("[thinking, collapsed in the Markdown]" if self.thinking else "")
         if self.handle is None:
             self.handle = self._show_raw(data, display_id=True)
         else:
