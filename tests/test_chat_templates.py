@@ -132,3 +132,13 @@ def test_a_template_that_writes_tool_turns_gets_results_as_tool_messages(tmp_pat
     assert result == {"role": "tool", "content": "1"}
     assert e.prompt.render(MESSAGES + [{"role": "assistant", "content": "<tool_call>...</tool_call>"}, result]) \
         .endswith("<|im_start|>user\n<tool_response>\n1\n</tool_response><|im_end|>\n<|im_start|>assistant")
+
+
+def test_a_template_that_splits_replies_at_think_is_told_apart(tmp_path, files):
+    r1 = ("{% for m in messages %}{% set c = m.content %}{% if '</think>' in c %}"
+          "{% set c = c.split('</think>')[-1] %}{% endif %}<|im_start|>{{ m.role }}\n{{ c }}<|im_end|>\n"
+          "{% endfor %}<|im_start|>assistant\n<think>\n")
+    e = engine(write_tiny_gguf(tmp_path / "r1.gguf", chat_template=r1))
+    assert e.prompt.reads_thinking and not engine(files["chatml"]).prompt.reads_thinking
+    kept = [{"role": "assistant", "content": "<think>\ndraft\n</think>\n\nThe answer."}]
+    assert "draft" not in e.prompt.render(MESSAGES + kept)  # the template's own rule

@@ -174,3 +174,15 @@ def test_in_a_notebook_the_cell_shows_the_thinking_collapsed_above_the_step(tmp_
         assert "<execute>\nright = 2\n</execute>" not in shown.split("</details>")[0]
         _, names = run_cell(kc, "print('wrong' in dir(), right)")
     assert names.strip().endswith("False 2")
+
+
+def test_by_default_thinking_goes_back_only_to_a_template_that_handles_it(ip, replay, monkeypatch):
+    from codeact_jupyter.backends.replay.backend import ReplayBackend
+
+    replies = ["<think>set it</think><execute>\nk = 1\n</execute>", "Done."]
+    record, _ = run(ip, replay(replies))
+    assert record.messages[2]["content"] == "<execute>\nk = 1\n</execute>"
+    # A GGUF whose chat template splits earlier replies at </think> (Qwen3, R1 distills).
+    monkeypatch.setattr(ReplayBackend, "template_reads_thinking", True, raising=False)
+    record, _ = run(ip, replay(replies, name="again.json"))
+    assert record.messages[2]["content"] == "<think>\nset it\n</think>\n\n<execute>\nk = 1\n</execute>"

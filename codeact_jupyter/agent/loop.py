@@ -20,7 +20,7 @@ from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
 from .profiles import choose_profile, first_messages, model_names
 from .reasoning import (STOP_IN_THINKING, only_reasoned_notice, only_reasoned_nudge,
-                        stopped_in_thinking, with_thinking)
+                        history_rule, stopped_in_thinking, with_thinking)
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
@@ -65,6 +65,7 @@ class CodeActLoop:
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
         self._template_turns = bool(getattr(backend, "template_tool_turns", False))
+        self.history = history_rule(settings.reasoning_history, backend)  # thinking sent back?
         self.chosen = choose_profile(settings.profile, model_names(settings, backend))
         self.profile = self.chosen.profile
         # A family that thinks first is not stopped at </execute> (a draft in its thinking
@@ -118,7 +119,7 @@ class CodeActLoop:
             if thinking:
                 yield from self._thinking(turn, thinking, cut and (reply.reasoning_unclosed or reply.is_empty))
             calls = got.calls or reply.tool_calls
-            kept = with_thinking(thinking, self.settings.reasoning_history)
+            kept = with_thinking(thinking, self.history)
             if calls:
                 run.messages.append(tools.redacted(tools.assistant_message(kept(reply.text), calls), self.redact))
                 stopped = yield from self._tool_steps(calls, reply.thought)

@@ -95,10 +95,19 @@ STOP_IN_THINKING = ("The model's thinking held a draft step, and the `</execute>
                     "of the task.")
 
 
+def history_rule(setting: str, backend) -> str:
+    """``reasoning_history``: "auto" keeps the thinking for a local model whose chat template
+    handles ``</think>`` itself (Qwen3's and the R1 distills' drop or keep it by their own
+    rule), and drops it elsewhere."""
+    if setting != "auto":
+        return setting
+    return "keep" if getattr(backend, "template_reads_thinking", False) else "drop"
+
+
 def with_thinking(reasoning: str, history: str):
-    """How a reply goes back into the transcript: without its thinking ("drop", the default),
-    or after it in a ``<think>`` block ("keep", ``reasoning_history``), for models trained to
-    see their earlier thinking; a local model's chat template may still drop it."""
+    """How a reply goes back into the transcript: without its thinking ("drop"), or after
+    it in a ``<think>`` block ("keep"), for models trained to see their earlier thinking; a
+    local model's chat template may still drop it."""
     if history != "keep" or not reasoning:
         return lambda text: text
     return lambda text: f"<think>\n{reasoning}\n</think>\n\n{text}"

@@ -44,8 +44,8 @@ class TaskSettings:
     undo_depth: int = 5
     # "code" (<execute> blocks) or "tools" (a python tool declared; agent/tool_calls.py).
     actions: str = "code"
-    # A reply's thinking in the transcript sent back: "drop" or "keep" (agent/reasoning.py).
-    reasoning_history: str = "drop"
+    # A reply's thinking in the transcript sent back: "auto", "drop" or "keep" (agent/reasoning.py).
+    reasoning_history: str = "auto"
     # The model family's conventions (agent/profiles.py): "auto" or a profile's name.
     profile: str = "auto"
 
@@ -94,7 +94,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
         actions=actions,
-        reasoning_history=str(getattr(config, "reasoning_history", "drop")),
+        reasoning_history=str(getattr(config, "reasoning_history", "auto")),
         profile=check_profile(pick("profile", getattr(config, "profile", "auto"))),
     )
     check_limits(settings.max_turns, settings.step_timeout)

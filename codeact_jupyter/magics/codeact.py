@@ -95,10 +95,11 @@ class CodeActMagics(Magics):
                    "to follow (system prompt wording, stop strings, thinking): auto (from the "
                    "model's name), codeact, qwen3, deepseek-r1, gpt-oss, llama3 or generic. "
                    "`%codeact context` shows which applies.").tag(config=True)
-    reasoning_history = Enum(("drop", "keep"), default_value="drop", help="A reasoning model's "
-                             "earlier thinking in the transcript sent back: drop (as most chat "
-                             "templates and DeepSeek's API want) or keep (as <think> blocks before "
-                             "each reply, for models trained to see it).").tag(config=True)
+    reasoning_history = Enum(("auto", "drop", "keep"), default_value="auto", help="A reasoning "
+                             "model's earlier thinking in the transcript sent back: auto (kept for "
+                             "a GGUF whose chat template handles <think> itself, else dropped), "
+                             "drop (as DeepSeek's API wants) or keep (as <think> blocks before each "
+                             "reply, for models trained to see it).").tag(config=True)
     vision = CaselessStrEnum(MODES, default_value="auto", help="Images of step outputs to the "
                              "model: auto (openai backend, a model known or declared to accept "
                              "images), on (any model of the openai backend), off.").tag(config=True)

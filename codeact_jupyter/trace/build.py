@@ -110,7 +110,7 @@ def settings_record(settings) -> dict[str, Any]:
         "redact_allow": list(settings.redact_allow),
         "actions": getattr(settings, "actions", "code"),
         "profile": getattr(settings, "profile", "auto"),
-        "reasoning_history": getattr(settings, "reasoning_history", "drop"),
+        "reasoning_history": getattr(settings, "reasoning_history", "auto"),
         "extras": {key: _plain(value) for key, value in extras.items()},
     }
 

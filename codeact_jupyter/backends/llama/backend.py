@@ -53,6 +53,8 @@ class LlamaBackend:
         self.model_name: str | None = loaded.get("model_name")  # general.name (profiles.py)
         # The template writes tool results its own way: they go as `tool` messages (tool_calls.py).
         self.template_tool_turns = bool(loaded.get("template_tool_turns"))
+        # The template handles earlier replies' </think> its own way (reasoning.py).
+        self.template_reads_thinking = bool(loaded.get("template_reads_thinking"))
         # Said once at the start of a task (the loop shows them after the first line).
         self.notices: list[str] = ([replaced] if replaced else []) + (loaded.get("notices") or [])
         self._counts: dict[str, int] = {}

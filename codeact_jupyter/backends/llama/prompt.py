@@ -67,6 +67,11 @@ class PromptBuilder:
         return stops
 
     @property
+    def reads_thinking(self) -> bool:
+        """Does the template handle ``</think>`` in earlier replies itself (Qwen3, R1 distills)?"""
+        return "</think>" in self.template
+
+    @property
     def writes_tool_turns(self) -> bool:
         """Does the template write a tool's result its own way (Qwen2.5's ``<tool_response>``
         user turn, Llama 3.1's ``ipython`` role)? Then results go to it as ``tool`` messages."""

@@ -108,7 +108,8 @@ class Host:
         engine = self.engine
         return {"describe": engine.describe(), "context_size": engine.context_size,
                 "notices": engine.notices, "model_name": engine.info.name,
-                "template_tool_turns": engine.prompt.writes_tool_turns}
+                "template_tool_turns": engine.prompt.writes_tool_turns,
+                "template_reads_thinking": engine.prompt.reads_thinking}
 
     def generate(self, request: dict) -> dict:
         """Stream the reply. Text is sent as it comes, but at most once per FLUSH_SECONDS:
