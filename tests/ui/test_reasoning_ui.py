@@ -8,11 +8,12 @@ from nbformat.v4 import new_code_cell
 
 
 def test_the_panel_shows_thinking_collapsed_and_runs_only_the_real_step(lab, page):
+    """With the panel's Actions setting at tools, for good measure: <execute> still runs."""
     draft = "A draft: ```python\nimport os; os.remove('notes.txt')\n``` no, simpler."
     with ChatServer([Reply("<execute>\nx = 6*7\nprint(x)\n</execute>", reasoning=draft),
                      "<think>x is 42, so I say so.</think>\n\nThe answer is **42**."],
                     chunk_size=8) as server:
-        lab.set_settings(endpoint=server.base_url, model="served-model")
+        lab.set_settings(endpoint=server.base_url, model="served-model", actions="tools")
         (lab.root / "notes.txt").write_text("keep")
         lab.write_notebook("thinking.ipynb", [new_code_cell("base = 40")])
         lab.open(page, "thinking.ipynb")
@@ -36,4 +37,6 @@ def test_the_panel_shows_thinking_collapsed_and_runs_only_the_real_step(lab, pag
     assert run.locator(".jp-codeact-answer").inner_text().strip() == "The answer is 42."
     assert "<think>" not in run.inner_text() and "so I say so" not in run.locator(".jp-codeact-answer").inner_text()
     assert (lab.root / "notes.txt").read_text() == "keep"
+    # The panel's Actions setting reached the kernel: the python tool was declared.
+    assert server.requests[0]["tools"][0]["function"]["name"] == "python"
     lab.screenshot(page, "panel-thinking.png")
