@@ -354,7 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(chunk(body, {"content": piece}))
         for delta in self._tool_call_deltas(reply):
             self._event(chunk(body, {"tool_calls": delta}))
-        finish = "tool_calls" if reply.tool_calls else reply.finish_reason
+        finish = "tool_calls" if reply.tool_calls and reply.finish_reason == "stop" else reply.finish_reason
         self._event(chunk(body, {}, finish_reason=finish))
         if self.chat.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             self._event({**self._chunk(body, {}), "choices": [], "usage": usage})

@@ -220,3 +220,13 @@ def test_llama3_tool_calls_in_the_text_are_steps(text, code):
 
 def test_a_json_answer_is_not_a_tool_call():
     assert parse_reply('{"name": "Ada", "age": 36}').answer == '{"name": "Ada", "age": 36}'
+
+
+def test_a_tool_call_cut_at_the_token_limit_never_runs_half_a_step(ip):
+    call = ToolCallReply("python", '{"code": "import shutil; shutil.rmtree(', id="call_cut")
+    with ChatServer([Reply("", tool_calls=(call,), finish_reason="length"), "Stopping here."]) as server:
+        record, events = run(ip, openai(server))
+    assert not record.steps
+    sent = server.requests[1]["messages"][3]
+    assert sent["role"] == "tool" and sent["tool_call_id"] == "call_cut"
+    assert "reached the limit of 1024 tokens before its code block ended, so the code was not run" in sent["content"]

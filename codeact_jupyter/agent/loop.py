@@ -122,7 +122,7 @@ class CodeActLoop:
             kept = with_thinking(thinking, self.history)
             if calls:
                 run.messages.append(tools.redacted(tools.assistant_message(kept(reply.text), calls), self.redact))
-                stopped = yield from self._tool_steps(calls, reply.thought)
+                stopped = yield from self._tool_steps(calls, reply.thought, cut)
                 if stopped:
                     yield Notice(STOPPED)
                     yield from self._finish("stopped", turn)
@@ -219,11 +219,16 @@ class CodeActLoop:
         self.run.thinking.append({"turn": turn, "text": text, "cut": cut})
         yield Thinking(turn=turn, text=text, chars=len(text), cut=cut)
 
-    def _tool_steps(self, calls, thought: str):
+    def _tool_steps(self, calls, thought: str, cut: bool):
         """Each call in order: a code tool's call is a step; any other is told which tool to
         use. Every call gets its result message, as its protocol requires."""
         for number, call in enumerate(calls):
             code = call.code() if call.is_code_tool else None
+            if code is None and cut and call.is_code_tool:  # its arguments end mid-way
+                self.run.messages.append(tools.result_message(
+                    call, cut_code_observation(self._max_tokens), self._template_turns))
+                yield Notice(cut_notice(self._max_tokens, code=True))
+                continue
             if code is None:
                 self.run.messages.append(tools.result_message(
                     call, tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call),
