@@ -230,3 +230,17 @@ def test_a_tool_call_cut_at_the_token_limit_never_runs_half_a_step(ip):
     sent = server.requests[1]["messages"][3]
     assert sent["role"] == "tool" and sent["tool_call_id"] == "call_cut"
     assert "reached the limit of 1024 tokens before its code block ended, so the code was not run" in sent["content"]
+
+
+def test_a_vision_model_gets_a_tool_steps_images_in_a_turn_after_the_results(ip):
+    from test_vision import tiny_png
+
+    ip.user_ns["PNG"] = tiny_png(20, 10)
+    code = "from IPython.display import display\ndisplay({'image/png': PNG, 'text/plain': 'a plot'}, raw=True)"
+    calls = (ToolCallReply("python", json.dumps({"code": code}), id="call_img"),)
+    with ChatServer([Reply("", tool_calls=calls), "I see it."]) as server:
+        run(ip, openai(server, model="gpt-4o"))
+    tool, images = server.requests[1]["messages"][3:5]
+    assert tool["role"] == "tool" and isinstance(tool["content"], str)
+    assert "1 image of this output attached below" in tool["content"]
+    assert images["role"] == "user" and [p["type"] for p in images["content"]] == ["text", "image_url"]

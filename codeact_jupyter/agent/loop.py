@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Protocol
 from dataclasses import dataclass
 
 from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, ThinkingText, Waiting
-from ..backends.messages import content_text
+from ..backends.messages import content_text, image_parts
 from ..context.redaction import NO_REDACTION, Redactor
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                       TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
@@ -221,32 +221,37 @@ class CodeActLoop:
 
     def _tool_steps(self, calls, thought: str, cut: bool):
         """Each call in order: a code tool's call is a step; any other is told which tool to
-        use. Every call gets its result message, as its protocol requires."""
+        use. Every call gets its result message, as its protocol requires; a tool message
+        holds text only, so a vision model gets the steps' images in one turn after them."""
+        images: list[dict] = []
+
+        def result(content, call):
+            images.extend(image_parts(content))
+            return tools.result_message(call, self.redact(content_text(content)), self._template_turns)
+
+        stopped = False
         for number, call in enumerate(calls):
             code = call.code() if call.is_code_tool else None
-            if code is None and cut and call.is_code_tool:  # its arguments end mid-way
-                self.run.messages.append(tools.result_message(
-                    call, cut_code_observation(self._max_tokens), self._template_turns))
-                yield Notice(cut_notice(self._max_tokens, code=True))
-                continue
             if code is None:
-                self.run.messages.append(tools.result_message(
-                    call, tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call),
-                    self._template_turns))
-                yield Notice(tools.unknown_tool_notice(call) if not call.is_code_tool
-                             else f"The model's call to `{call.name}` held no code; it was told.")
+                # Its arguments ended mid-way (the token limit), held no code, or named another tool.
+                was_cut = cut and call.is_code_tool
+                observation = (cut_code_observation(self._max_tokens) if was_cut else
+                               tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call))
+                self.run.messages.append(tools.result_message(call, observation, self._template_turns))
+                yield Notice(cut_notice(self._max_tokens, code=True) if was_cut else tools.not_run_notice(call))
                 continue
             before = len(self.run.messages)
-            stopped = yield from self._step(code, thought, lambda content, call=call: tools.result_message(
-                call, self.redact(content_text(content)), self._template_turns))
+            stopped = yield from self._step(code, thought, lambda content, call=call: result(content, call))
             thought = ""
             if stopped:
                 unanswered = calls[number + (len(self.run.messages) > before):]
                 for rest in unanswered:  # a later follow-up must find every call answered
                     self.run.messages.append(tools.result_message(rest, "[Not run: the task was stopped.]",
                                                                   self._template_turns))
-                return True
-        return False
+                break
+        if images:
+            self.run.messages.append(tools.images_turn(images))
+        return stopped
 
     def _step(self, code: str, thought: str, message=None):
         """Run (or skip) one step; returns True when the user stopped the task. ``message``

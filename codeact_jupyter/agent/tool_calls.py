@@ -226,5 +226,12 @@ def no_code(call: ToolCall) -> str:
             f"Python code to run as {{\"code\": \"...\"}}.]")
 
 
-def unknown_tool_notice(call: ToolCall) -> str:
+def not_run_notice(call: ToolCall) -> str:
+    if call.is_code_tool:
+        return f"The model's call to `{call.name}` held no code; it was told, and nothing ran."
     return f"The model called a tool named {call.name!r}, which does not exist; it was told to use `{TOOL_NAME}`."
+
+
+def images_turn(parts: list[dict]) -> dict:
+    """The images of the tool results just sent (a ``tool`` message holds text only)."""
+    return {"role": "user", "content": [{"type": "text", "text": "[The images of the tool results above.]"}, *parts]}
