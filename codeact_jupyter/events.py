@@ -39,6 +39,24 @@ class TextDelta(Event):
 
 
 @dataclass(frozen=True)
+class ThinkingDelta(Event):
+    """Reasoning the endpoint streams apart from the reply's text (``reasoning_content``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Thinking(Event):
+    """A reply's reasoning (agent/reasoning.py), once the reply is in: shown collapsed,
+    never run, never the answer. ``cut``: the token limit ended it mid-thought."""
+
+    turn: int
+    text: str
+    chars: int
+    cut: bool = False
+
+
+@dataclass(frozen=True)
 class CodeAction(Event):
     """The model proposed a step; it is about to run (or to be confirmed)."""
 

@@ -17,7 +17,8 @@ from .lab.bridge import LabBridge
 from .magics.views import hide_live_output
 
 # Keys of a panel request's "settings" that are passed on as task overrides.
-OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context")
+OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context",
+                 "actions", "profile")
 
 
 def run_panel_task(request_json: str) -> None:

@@ -108,13 +108,33 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class ToolCallReply:
+    """A tool call the server sends in ``tool_calls`` deltas: its first delta names it, then
+    its JSON ``arguments`` come in pieces of ``chunk_size`` characters."""
+
+    name: str
+    arguments: str
+    id: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     """One scripted answer. ``usage`` overrides the token counts the server reports
-    (keys ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``)."""
+    (keys ``prompt_tokens``, ``completion_tokens``, ``cached_tokens``).
+
+    ``reasoning`` streams first, in the delta field ``reasoning_field`` (vLLM's reasoning
+    parsers and DeepSeek use ``reasoning_content``; Ollama and gpt-oss on vLLM ``reasoning``).
+    ``tool_calls`` stream after the text, their argument pieces interleaved when there are
+    several (parallel calls); the reply then ends with ``finish_reason: "tool_calls"``.
+    ``finish_reason`` is otherwise "stop" ("length": cut at the token limit)."""
 
     text: str = ""
     fault: Fault | None = None
     usage: dict[str, int] | None = None
+    reasoning: str = ""
+    reasoning_field: str = "reasoning_content"
+    tool_calls: tuple[ToolCallReply, ...] = ()
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True)
@@ -302,14 +322,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {
                 "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "usage": usage,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}]})
+                "choices": [{"index": 0, "finish_reason": reply.finish_reason,
+                             "message": self._message(reply, text)}]})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         chunk = self._chunk if not fault.no_choices else self._chunk_without_choices
         self._event(chunk(body, {"role": "assistant", "content": ""}))
+        for i in range(0, len(reply.reasoning), size):
+            self._event(chunk(body, {reply.reasoning_field: reply.reasoning[i:i + size]}))
         for n, piece in enumerate(pieces + [""]):
             if n == fault.after_chunks:
                 if fault.bad_chunk is not None:
@@ -330,11 +352,27 @@ class _Handler(BaseHTTPRequestHandler):
             if self.chat.chunk_delay:
                 time.sleep(self.chat.chunk_delay)
             self._event(chunk(body, {"content": piece}))
-        self._event(chunk(body, {}, finish_reason="stop"))
+        for delta in self._tool_call_deltas(reply):
+            self._event(chunk(body, {"tool_calls": delta}))
+        finish = "tool_calls" if reply.tool_calls and reply.finish_reason == "stop" else reply.finish_reason
+        self._event(chunk(body, {}, finish_reason=finish))
         if self.chat.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             self._event({**self._chunk(body, {}), "choices": [], "usage": usage})
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
+
+    def _tool_call_deltas(self, reply: Reply) -> list[list[dict[str, Any]]]:
+        """Each call's opening delta, then the argument pieces, round robin over the calls."""
+        size = self.chat.chunk_size
+        deltas = [[{"index": n, "id": call.id or f"call_{n}_scripted", "type": "function",
+                    "function": {"name": call.name, "arguments": ""}}]
+                  for n, call in enumerate(reply.tool_calls)]
+        pieces = [[call.arguments[i:i + size] for i in range(0, len(call.arguments), size)]
+                  for call in reply.tool_calls]
+        for k in range(max((len(p) for p in pieces), default=0)):
+            deltas += [[{"index": n, "function": {"arguments": p[k]}}]
+                       for n, p in enumerate(pieces) if k < len(p)]
+        return deltas
 
     def _usage(self, body: dict[str, Any], reply: Reply, pieces: int) -> dict[str, Any]:
         given = reply.usage or {}
@@ -344,6 +382,17 @@ class _Handler(BaseHTTPRequestHandler):
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,
                 "prompt_tokens_details": {"cached_tokens": given.get("cached_tokens", 0)}}
+
+    @staticmethod
+    def _message(reply: Reply, text: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if reply.reasoning:
+            message[reply.reasoning_field] = reply.reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = [{"id": c.id or f"call_{n}_scripted", "type": "function",
+                                      "function": {"name": c.name, "arguments": c.arguments}}
+                                     for n, c in enumerate(reply.tool_calls)]
+        return message
 
     @staticmethod
     def _chunk(body: dict[str, Any], delta: dict[str, Any], finish_reason: str | None = None) -> dict:

@@ -95,3 +95,50 @@ def test_the_first_lines_of_a_task_say_which_template(ip, files):
     from codeact_jupyter import last_run
 
     assert last_run().backend.endswith("template: gemma (guessed)")
+
+
+HARMONY = ("{% for m in messages %}<|start|>{{ m.role }}<|message|>{{ m.content }}<|end|>{% endfor %}"
+           "{% if add_generation_prompt %}<|start|>assistant<|channel|>analysis<|message|>{% endif %}"
+           "{# a turn ends with <|return|> or <|call|> #}")
+QWEN_TOOLS = ("{% if tools %}<|im_start|>system\n<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}"
+              "</tools><|im_end|>\n{% endif %}{% for m in messages %}"
+              "{% if m.role == 'tool' %}<|im_start|>user\n<tool_response>\n{{ m.content }}\n</tool_response><|im_end|>\n"
+              "{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}"
+              "{% endfor %}<|im_start|>assistant\n")
+
+
+def test_gpt_oss_replies_do_not_stop_where_the_thinking_ends(tmp_path):
+    e = engine(write_tiny_gguf(tmp_path / "harmony.gguf", chat_template=HARMONY))
+    stops = e.prompt.end_of_turn_stops()
+    assert "<|end|>" not in stops and {"<|return|>", "<|call|>"} <= set(stops)
+
+
+def test_with_actions_tools_the_gguf_template_declares_the_python_tool(tmp_path):
+    from codeact_jupyter.agent.tool_calls import PYTHON_TOOL
+
+    e = engine(write_tiny_gguf(tmp_path / "qwen.gguf", chat_template=QWEN_TOOLS))
+    prompt = e.prompt.render(MESSAGES, [PYTHON_TOOL])
+    assert prompt.startswith('<|im_start|>system\n<tools>{"type": "function", "function": {"name": "python"')
+    assert "<tools>" not in e.prompt.render(MESSAGES)
+
+
+def test_a_template_that_writes_tool_turns_gets_results_as_tool_messages(tmp_path, files):
+    from codeact_jupyter.agent.tool_calls import ToolCall, result_message
+
+    e = engine(write_tiny_gguf(tmp_path / "qwen.gguf", chat_template=QWEN_TOOLS))
+    assert e.prompt.writes_tool_turns and not engine(files["chatml"]).prompt.writes_tool_turns
+    call = ToolCall("call_1", "python", '{"code": "x = 1"}', from_text=True)
+    result = result_message(call, "Observation:\n1", template_turns=True)
+    assert result == {"role": "tool", "content": "1"}
+    assert e.prompt.render(MESSAGES + [{"role": "assistant", "content": "<tool_call>...</tool_call>"}, result]) \
+        .endswith("<|im_start|>user\n<tool_response>\n1\n</tool_response><|im_end|>\n<|im_start|>assistant")
+
+
+def test_a_template_that_splits_replies_at_think_is_told_apart(tmp_path, files):
+    r1 = ("{% for m in messages %}{% set c = m.content %}{% if '</think>' in c %}"
+          "{% set c = c.split('</think>')[-1] %}{% endif %}<|im_start|>{{ m.role }}\n{{ c }}<|im_end|>\n"
+          "{% endfor %}<|im_start|>assistant\n<think>\n")
+    e = engine(write_tiny_gguf(tmp_path / "r1.gguf", chat_template=r1))
+    assert e.prompt.reads_thinking and not engine(files["chatml"]).prompt.reads_thinking
+    kept = [{"role": "assistant", "content": "<think>\ndraft\n</think>\n\nThe answer."}]
+    assert "draft" not in e.prompt.render(MESSAGES + kept)  # the template's own rule

@@ -180,6 +180,7 @@ def test_a_terminal_gets_a_bar_below_the_step_lines_and_a_pipe_only_lines():
             return True
 
     events = [{"type": "task_started", "backend": "replay · r.json"}, {"type": "turn_started", "turn": 1},
+              {"type": "thinking", "turn": 1, "text": "a" * 1200, "chars": 1200, "cut": False},
               {"type": "code_action", "step": 1, "code": "x = 1"},
               {"type": "observation", "step": 1, "code": "x = 1", "status": "ok"},
               {"type": "turn_started", "turn": 2}, {"type": "done", "reason": "answered", "turns": 2}]
@@ -189,6 +190,7 @@ def test_a_terminal_gets_a_bar_below_the_step_lines_and_a_pipe_only_lines():
             progress(event)
         text = stream.getvalue()
         assert "codeact: replay · r.json\n" in text and "step 1 ok 0.0s  x = 1\n" in text
+        assert "thought for 1,200 characters\n" in text
         assert ("[######..................] turn 2/4" in text) is bar
         assert ("\r\033[K" in text) is bar
 

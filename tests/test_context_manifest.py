@@ -38,7 +38,8 @@ def test_the_command_prints_each_part_with_its_tokens_cuts_and_redactions(ip, ca
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert re.fullmatch(r"Context: \d+ cells, 1 variable, [\d,]+ tokens, \d+ secrets? withheld", lines[0])
-    assert lines[1].startswith("Token counts are rough")
+    assert lines[1] == "Profile: generic · any other model · no family matched the model's name"
+    assert lines[2].startswith("Token counts are rough")
     assert "── system prompt · " in out and "You are a data and coding assistant" in out
     assert " · source · 1 value redacted" not in out  # counts come before what was redacted
     assert any(line.startswith("── In [") and line.endswith("tokens · 1 value redacted ──") for line in lines)

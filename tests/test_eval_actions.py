@@ -73,3 +73,17 @@ def test_json_and_text_modes_select_the_tool_tasks_only(tmp_path):
     listed = codeact_eval("--action-mode", "json", "--list", cwd=tmp_path)
     ids = [line.split("\t")[0] for line in listed.stdout.splitlines()]
     assert len(ids) >= 10 and all(i.startswith("tools-") for i in ids)
+
+
+def test_in_tools_mode_every_task_runs_through_the_python_tool_and_the_oracle_scores_100(tmp_path):
+    oracle = codeact_eval("--oracle", "--action-mode", "tools", "--tasks", "tools-basket-eur,debug-off-by-one",
+                          "-j", "2", "--out", "tools", cwd=tmp_path)
+    assert oracle.returncode == 0, oracle.stderr
+    assert "= 100.0%" in oracle.stdout
+    nb = nbformat.read(tmp_path / "tools" / "notebooks" / "tools-basket-eur-r1.ipynb", as_version=4)
+    trace = next(c.metadata["codeact_trace"] for c in nb.cells if "codeact_trace" in c.metadata)
+    assert trace["messages"][0]["content"].startswith("You are a data and coding assistant")
+    assert "calling the `python` tool" in trace["messages"][0]["content"]
+    assert trace["messages"][2]["content"].startswith('<tool_call>\n{"name": "python", "arguments": {"code": ')
+    assert trace["messages"][3]["content"].startswith("<tool_response>\n")
+    assert trace["settings"]["actions"] == "tools"

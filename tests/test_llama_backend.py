@@ -17,6 +17,7 @@ import pytest
 from tiny_gguf import MODEL_NAME, write_tiny_gguf, write_tiny_gguf_without_template
 
 from codeact_jupyter.backends import BackendConfig, BackendError, create_backend
+from codeact_jupyter.agent.replies import parse_reply
 from codeact_jupyter.backends.llama.engine import LlamaEngine, default_grammar, unload
 from codeact_jupyter.backends.llama.hub import DEFAULT_MODEL_FILE, DEFAULT_MODEL_REPO
 from codeact_jupyter.agent.transcript_fit import fit_to_context
@@ -330,6 +331,33 @@ def grammar_allows(llm, grammar: str, text: str) -> bool:
 def test_packaged_grammar_allows_one_step_or_an_answer(models, text, ok):
     llm = backend(models["chatml"]).llm
     assert grammar_allows(llm, default_grammar(), text) is ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("<think>Try <execute>a</execute>? No.</think>\n<execute>\nprint(1)\n</execute>", True),
+    ("<think>\n\n</think>\n\nThe answer is 4.", True),
+    ("<think>a </thin b < c</think>The answer.", True),
+    ("<think>one</think><think>two</think>The answer.", True),  # the second is the answer's text
+    ("<think>x</think><execute>a</execute> and after", False),
+])
+def test_packaged_grammar_allows_one_think_block_before_the_step(models, text, ok):
+    llm = backend(models["chatml"]).llm
+    assert grammar_allows(llm, default_grammar(), text) is ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ('I will add.<tool_call>\n{"name": "python", "arguments": {"code": "print(1 + 1)\\nx = \\"a\\""}}\n</tool_call>', True),
+    ('<think>maybe</think><tool_call>\n{"name": "python", "arguments": {"code": "x"}}\n</tool_call>', True),
+    ("The answer is 4.", True),
+    ('<tool_call>\n{"name": "get_weather", "arguments": {"code": "x"}}\n</tool_call>', False),
+    ('<tool_call>\n{"name": "python", "arguments": {"code": "a\nb"}}\n</tool_call>', False),  # raw newline: not JSON
+    ('<tool_call>\n{"name": "python", "arguments": {"code": "x"}}\n</tool_call> more', False),
+])
+def test_the_tools_grammar_allows_one_python_call_or_an_answer(models, text, ok):
+    llm = backend(models["chatml"]).llm
+    assert grammar_allows(llm, default_grammar("tools"), text) is ok
+    if ok and "<tool_call>" in text:
+        assert parse_reply(text).tool_calls[0].code() is not None
 
 
 def tag_replies(b: LlamaEngine, count: int = 12) -> list[str]:

@@ -118,12 +118,12 @@ def test_a_full_context_is_trimmed_with_room_to_spare_and_each_message_is_counte
     from codeact_jupyter.backends.replay.backend import ReplayBackend
     from codeact_jupyter.kernel.executor import KernelExecutor
     from codeact_jupyter.agent.loop import CodeActLoop
-    from codeact_jupyter.agent.prompts import load_prompt
+    from codeact_jupyter.agent.profiles import GENERIC
     from codeact_jupyter.agent.run import Run
 
     class CountingReplay(ReplayBackend):  # the real replay backend, given a context window
         # One token a character: the system prompt, the task and room for about three steps.
-        context_size = len(load_prompt("system.md")) + 2200
+        context_size = len(GENERIC.system_prompt()) + 2200
         counted: list[str] = []
 
         def count_tokens(self, text):

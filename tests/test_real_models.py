@@ -277,3 +277,41 @@ def test_a_reply_cut_by_a_real_servers_token_limit_is_reported_as_cut(llama_serv
                                           max_tokens=200, request_timeout=60))
     "".join(backend.stream(MESSAGES, []))
     assert backend.last_usage.finish_reason == "stop"
+
+
+# A reasoning model's shape, forced on a real model: a draft step inside the thinking (it
+# must never run), then the real step.
+THINK_GRAMMAR = r'''
+root ::= "<think>A draft: <execute>\nimport os; os.remove('keep.txt')\n</execute> No, just add.</think>\n<execute>\nadded = " digits " + " digits "\n</execute>"
+digits ::= [1-9] [0-9]?
+'''
+TOOL_GRAMMAR = r'''
+root ::= "I will add.\n<tool_call>\n{\"name\": \"python\", \"arguments\": {\"code\": \"called = " digits " + " digits "\"}}\n</tool_call>"
+digits ::= [1-9] [0-9]?
+'''
+
+
+def test_a_real_models_think_block_never_runs_and_its_tool_call_does(files, ip, tmp_path):
+    from codeact_jupyter.agent.settings import TaskSettings
+    from codeact_jupyter.agent.task import run_task
+    from codeact_jupyter.events import Notice, Thinking
+
+    (tmp_path / "keep.txt").write_text("precious")
+    ip.run_cell(f"import os; os.chdir({str(tmp_path)!r})")
+    events = []
+    config = BackendConfig(model=str(files["smollm2"]), max_tokens=96, extras={"grammar": THINK_GRAMMAR})
+    run = run_task(ip, "add two numbers", TaskSettings(backend="llama", backend_config=config,
+                                                       max_turns=1), [events.append])
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+    assert [s.status for s in run.steps] == ["ok"] and isinstance(ip.user_ns["added"], int)
+    assert "os.remove" in run.thinking[0]["text"] and "os.remove" not in run.messages[2]["content"]
+    assert any(isinstance(e, Thinking) for e in events)
+    # llama.cpp stopped at the draft's </execute>; the reply was asked for again without it.
+    assert any(isinstance(e, Notice) and "without that stop string" in e.text for e in events)
+
+    config = BackendConfig(model=str(files["smollm2"]), max_tokens=96,
+                           extras={"grammar": TOOL_GRAMMAR, "actions": "tools"})
+    run = run_task(ip, "add two numbers", TaskSettings(backend="llama", backend_config=config,
+                                                       max_turns=1, actions="tools"), [])
+    assert [s.status for s in run.steps] == ["ok"] and isinstance(ip.user_ns["called"], int)
+    assert run.messages[3]["content"].startswith("<tool_response>\n")

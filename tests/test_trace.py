@@ -138,7 +138,7 @@ def test_the_trace_is_stable_json_with_a_fixed_key_order(ip, replay):
     record, _ = run(ip, replay(["<execute>\nx = 1\n</execute>", "Done."]))
     first, second = run_trace(record), run_trace(record)
     assert json.dumps(first) == json.dumps(second)
-    assert list(first) == ["format", "version", "run_id", "task", "backend", "settings", "messages",
+    assert list(first) == ["format", "version", "run_id", "task", "backend", "settings", "messages", "thinking",
                            "steps", "answer", "answer_cut", "done_reason", "error", "timings",
                            "turns", "redactions"]
     assert list(first["steps"][0]) == ["step", "code", "status", "observation", "execution_count",

@@ -113,6 +113,21 @@ def test_with_vision_off_no_image_is_sent(kernel):
     assert "image_url" not in json.dumps(server.requests)
 
 
+def test_a_follow_up_on_a_text_only_model_carries_the_earlier_images_as_their_descriptions(kernel):
+    with ChatServer([PLOT_STEP, "A line that peaks on day 2."]) as vision_server:
+        run_cell(kernel, f"%%codeact --base-url {vision_server.base_url} --model gpt-4o plot the visits\n")
+    assert isinstance(vision_server.requests[1]["messages"][3]["content"], list)
+    with ChatServer(["It peaks on day 2, at 20."]) as text_server:
+        reply, text = run_cell(kernel, f"%%codeact -c --base-url {text_server.base_url} "
+                                       "--model qwen2.5-coder --vision off when is the peak?\n")
+    assert reply["status"] == "ok" and "HTTP 400" not in text, text
+    sent = text_server.requests[0]["messages"]
+    assert "image_url" not in json.dumps(sent)
+    observation = sent[3]["content"]
+    assert 'Axes 1 "Visits per day"' in observation
+    assert "its images are not attached for this model, which reads text only" in observation
+
+
 # In this process: images published raw, as a kernel's inline backend would publish them.
 
 def tiny_png(width: int = 900, height: int = 300) -> str:

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
-from ..backends.base import Backend, BackendError, OutOfReplies, Waiting
-from ..backends.messages import content_text
+from dataclasses import dataclass
+
+from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, ThinkingText, Waiting
+from ..backends.messages import content_text, image_parts
 from ..context.redaction import NO_REDACTION, Redactor
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                      TextDelta, TurnStarted, TurnStats)
-from ..figures.vision import Vision
+                      TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
+from ..figures.vision import Vision, without_images
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice
-from .prompts import load_prompt
+from .profiles import choose_profile, first_messages, model_names
+from .reasoning import (STOP_IN_THINKING, only_reasoned_notice, only_reasoned_nudge,
+                        history_rule, stopped_in_thinking, with_thinking)
 from .replies import EXECUTE_CLOSE, parse_reply
 from .run import Run, Step
 from .settings import TaskSettings
+from . import tool_calls as tools
 from .transcript_fit import fit_to_context
 
 # </execute> ends a step; <|im_end|> / <|im_start|> end a ChatML turn for servers that do
@@ -28,6 +33,14 @@ STOP = [EXECUTE_CLOSE, "<|im_end|>", "<|im_start|>"]
 STOPPED = "Task stopped. The steps that ran are kept, and so is everything they defined."
 EMPTY_REPLY_NUDGE = ("Observation:\n[Your reply was empty. Either run Python code inside "
                      "<execute></execute>, or answer the task in plain words.]")
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    thinking: str  # reasoning the endpoint sent apart from the text
+    calls: tuple[tools.ToolCall, ...]  # tool calls the endpoint sent in their own field
+    cut: bool  # the token limit ended the reply
 
 
 class Executor(Protocol):
@@ -54,6 +67,14 @@ class CodeActLoop:
         self.redact_code = self.redactor.redact_code
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
+        self._template_turns = bool(getattr(backend, "template_tool_turns", False))
+        self.history = history_rule(settings.reasoning_history, backend)  # thinking sent back?
+        self.chosen = choose_profile(settings.profile, model_names(settings, backend))
+        self.profile = self.chosen.profile
+        # A family that thinks first is not stopped at </execute> (a draft in its thinking
+        # would end the reply); for others it is dropped once it has cut a reply's thinking.
+        self.stop = [s for s in STOP if not (self.profile.thinks and s == EXECUTE_CLOSE)]
+        self.stop += [s for s in self.profile.stop if s not in self.stop]
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -61,15 +82,16 @@ class CodeActLoop:
         return self._token_counts[text]
 
     def start_messages(self, context: str) -> None:
-        self.run.messages[:] = [
-            {"role": "system", "content": load_prompt("system.md")},
-            {"role": "user", "content": self.redact(f"{context}\n\nTask: {self.run.task}")},
-        ]
+        self.run.messages[:] = first_messages(self.profile, self.settings.actions,
+                                              self.redact(f"{context}\n\nTask: {self.run.task}"))
 
     def continue_messages(self, messages: list[dict]) -> None:
         """A follow-up task: the conversation so far (already sent, so already redacted),
         then the message with what changed and the task."""
         *earlier, last = messages
+        if not self.vision.active:  # e.g. from a vision model to a text-only one
+            earlier = without_images(earlier)
+        earlier = tools.portable(earlier, self.backend)  # e.g. from an endpoint to a GGUF
         self.run.messages[:] = [*earlier, {**last, "content": self.redact(last["content"])}]
 
     def events(self) -> Iterator[Event]:
@@ -81,38 +103,59 @@ class CodeActLoop:
             yield Notice(notice)
         if self.vision.notice:
             yield Notice(self.vision.notice)
+        if self.profile.name != "generic":
+            yield Notice(self.chosen.line())
         nudged = False
         for turn in range(1, settings.max_turns + 1):
             yield TurnStarted(turn)
             yield from self._fit_context()
             try:
-                text, cut = yield from self._generate(turn)
+                got, reply = yield from self._reply(turn)
             except OutOfReplies as exc:
                 yield from self._finish("out_of_replies", turn, error=str(exc))
                 return
             except BackendError as exc:
                 yield from self._finish("error", turn, error=str(exc))
                 return
-            reply = parse_reply(text)
+            text, cut = got.text, got.cut
+            thinking = "\n\n".join(t for t in (got.thinking.strip(), reply.reasoning) if t)
+            if thinking:
+                yield from self._thinking(turn, thinking, cut and (reply.reasoning_unclosed or reply.is_empty))
+            calls = got.calls or reply.tool_calls
+            kept = with_thinking(thinking, self.history)
+            if calls:
+                run.messages.append(tools.redacted(tools.assistant_message(kept(reply.text), calls), self.redact_code))
+                stopped = yield from self._tool_steps(calls, reply.thought, cut)
+                if stopped:
+                    yield Notice(STOPPED)
+                    yield from self._finish("stopped", turn)
+                    return
+                if (yield from self._after_step(turn)):
+                    return
+                continue
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
                 # Running half a step would do half of something; the model writes it again.
-                run.messages += [{"role": "assistant", "content": self.redact_code(text)},
+                run.messages += [{"role": "assistant", "content": self.redact_code(kept(reply.text))},
                                  {"role": "user", "content": cut_code_observation(self._max_tokens)}]
                 yield Notice(cut_notice(self._max_tokens, code=True))
                 continue
             if reply.is_empty and not nudged:
                 nudged = True
-                run.messages += [{"role": "assistant", "content": self.redact_code(text)},
-                                 {"role": "user", "content": EMPTY_REPLY_NUDGE}]
-                yield Notice("The model sent an empty reply; asking it once more.")
+                run.messages += [{"role": "assistant", "content": self.redact_code(kept(reply.text))},
+                                 {"role": "user", "content": only_reasoned_nudge() if thinking
+                                  else EMPTY_REPLY_NUDGE}]
+                yield Notice(only_reasoned_notice(len(thinking), cut) if thinking
+                             else "The model sent an empty reply; asking it once more.")
                 continue
-            run.messages.append({"role": "assistant", "content": self.redact_code(reply.transcript_text())})
+            run.messages.append({"role": "assistant", "content": self.redact_code(kept(reply.transcript_text()))})
             if reply.problem is not None:  # an action that cannot run: tell the model
                 run.messages.append({"role": "user", "content": f"Observation:\n[{reply.problem.for_model}]"})
                 yield Notice(reply.problem.for_user)
                 continue
             if reply.code is None:
-                run.answer = self.redact_code(reply.answer or "(The model ended the task without an answer.)")
+                run.answer = self.redact_code(reply.answer or (
+                    "(The model only reasoned, and gave no answer.)" if thinking
+                    else "(The model ended the task without an answer.)"))
                 run.answer_cut = cut
                 yield Answer(run.answer, cut=cut)
                 if cut:
@@ -135,14 +178,21 @@ class CodeActLoop:
         return self.settings.backend_config.max_tokens
 
     def _generate(self, turn: int):
-        """Stream one reply; returns its text, and whether the token limit cut it."""
+        """Stream one reply; returns it as ``Generated``."""
         chunks: list[str] = []
-        for chunk in self.backend.stream(self.run.messages, STOP):
+        thinking: list[str] = []
+        calls: list[tools.ToolCall] = []
+        for chunk in self.backend.stream(self.run.messages, self.stop, **tools.declared(self.settings.actions, self.backend)):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
-                continue
-            chunks.append(chunk)
-            yield TextDelta(chunk)
+            elif isinstance(chunk, ThinkingText):
+                thinking.append(chunk.text)
+                yield ThinkingDelta(chunk.text)
+            elif isinstance(chunk, CalledTool):
+                calls.append(tools.ToolCall(chunk.id, chunk.name, chunk.arguments))
+            else:
+                chunks.append(chunk)
+                yield TextDelta(chunk)
         usage = self.backend.last_usage
         if usage is not None:
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
@@ -151,10 +201,64 @@ class CodeActLoop:
             self.run.stats.append(stats)
             yield stats
         cut = usage is not None and usage.finish_reason == "length"
-        return "".join(chunks), cut
+        return Generated("".join(chunks), "".join(thinking), tuple(calls), cut)
 
-    def _step(self, code: str, thought: str):
-        """Run (or skip) one step; returns True when the user stopped the task."""
+    def _reply(self, turn: int):
+        """One reply, generated and parsed (its thinking taken out first: drafts never run).
+        When the ``</execute>`` stop ended it inside its thinking, it is asked for again
+        without that stop."""
+        got = yield from self._generate(turn)
+        reply = parse_reply(got.text)
+        if EXECUTE_CLOSE in self.stop and not got.cut and stopped_in_thinking(got.text, got.thinking, reply):
+            self.stop.remove(EXECUTE_CLOSE)
+            yield Notice(STOP_IN_THINKING)
+            got = yield from self._generate(turn)
+            reply = parse_reply(got.text)
+        return got, reply
+
+    def _thinking(self, turn: int, text: str, cut: bool):
+        """Shown and traced; never parsed, never the answer, not sent back (reasoning.py)."""
+        text = self.redact(text)
+        self.run.thinking.append({"turn": turn, "text": text, "cut": cut})
+        yield Thinking(turn=turn, text=text, chars=len(text), cut=cut)
+
+    def _tool_steps(self, calls, thought: str, cut: bool):
+        """Each call in order: a code tool's call is a step; any other is told which tool to
+        use. Every call gets its result message, as its protocol requires; a tool message
+        holds text only, so a vision model gets the steps' images in one turn after them."""
+        images: list[dict] = []
+
+        def result(content, call):
+            images.extend(image_parts(content))
+            return tools.result_message(call, self.redact(content_text(content)), self._template_turns)
+
+        stopped = False
+        for number, call in enumerate(calls):
+            code = call.code() if call.is_code_tool else None
+            if code is None:
+                # Its arguments ended mid-way (the token limit), held no code, or named another tool.
+                was_cut = cut and call.is_code_tool
+                observation = (cut_code_observation(self._max_tokens) if was_cut else
+                               tools.no_code(call) if call.is_code_tool else tools.unknown_tool(call))
+                self.run.messages.append(tools.result_message(call, observation, self._template_turns))
+                yield Notice(cut_notice(self._max_tokens, code=True) if was_cut else tools.not_run_notice(call))
+                continue
+            before = len(self.run.messages)
+            stopped = yield from self._step(code, thought, lambda content, call=call: result(content, call))
+            thought = ""
+            if stopped:
+                unanswered = calls[number + (len(self.run.messages) > before):]
+                for rest in unanswered:  # a later follow-up must find every call answered
+                    self.run.messages.append(tools.result_message(rest, "[Not run: the task was stopped.]",
+                                                                  self._template_turns))
+                break
+        if images:
+            self.run.messages.append(tools.images_turn(images))
+        return stopped
+
+    def _step(self, code: str, thought: str, message=None):
+        """Run (or skip) one step; returns True when the user stopped the task. ``message``
+        makes the observation's message (a tool call's result); by default a user turn."""
         number = len(self.run.steps) + 1
         shown = self.redact_code(code)  # what views and the record keep; the step runs ``code``
         yield CodeAction(step=number, code=shown, thought=self.redact_code(thought))
@@ -176,7 +280,7 @@ class CodeActLoop:
         outputs = self.redactor.redact_outputs(result.outputs)  # kept and sent to views
         self.run.steps.append(Step(shown, text, result.status, outputs, result.execution_count,
                                    changes=changes))
-        self.run.messages.append({"role": "user", "content": content})
+        self.run.messages.append(message(content) if message else {"role": "user", "content": content})
         yield Observation(step=number, code=shown, text=text, status=result.status,
                           outputs=outputs, execution_count=result.execution_count,
                           changes=self.redactor.redact_for_views(changes.to_dict()) if changes else None)

@@ -27,6 +27,7 @@ class Manifest:
     parts: list[ContextPart]
     task: str  # as sent (redacted); "" when none was given
     withheld: int  # distinct secret values masked
+    profile: str = ""  # which model profile applies, and why (profiles.py)
 
     @property
     def tokens(self) -> int:
@@ -41,7 +42,7 @@ class Manifest:
                 f"{self.withheld} {secrets} withheld")
 
     def as_text(self) -> str:
-        lines = [self.summary(), ROUGH, "", _rule(f"system prompt · {approx_tokens(self.system):,} tokens"),
+        lines = [self.summary(), *([self.profile] if self.profile else []), ROUGH, "", _rule(f"system prompt · {approx_tokens(self.system):,} tokens"),
                  self.system, "", _rule("first message, part by part")]
         for part in self.parts:
             lines.append(_rule(_describe(part)))
@@ -52,7 +53,7 @@ class Manifest:
         return "\n".join(lines)
 
     def as_json(self) -> dict:
-        return {"summary": self.summary(), "rough": ROUGH, "tokens": self.tokens,
+        return {"summary": self.summary(), "profile": self.profile, "rough": ROUGH, "tokens": self.tokens,
                 "withheld": self.withheld, "system_tokens": approx_tokens(self.system),
                 "parts": [asdict(p) for p in self.parts]}
 
@@ -72,8 +73,10 @@ def build_manifest(source: NotebookSource, task: str, settings: TaskSettings) ->
     # The loop's own first messages; building them needs neither the backend nor the kernel.
     loop = CodeActLoop(None, None, settings, run, redactor=redactor)
     loop.start_messages(render_context(parts))
-    system, first = (m["content"] for m in run.messages[:2])
-    return Manifest(system, first, parts, run.task, redactor.withheld)
+    # A profile may put the instructions in the first user message (profiles.py).
+    system = run.messages[0]["content"] if run.messages[0]["role"] == "system" else ""
+    first = run.messages[-1]["content"]
+    return Manifest(system, first, parts, run.task, redactor.withheld, loop.chosen.line())
 
 
 def rough_budget(settings: TaskSettings) -> int:

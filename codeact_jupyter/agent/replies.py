@@ -16,13 +16,19 @@ The rules, in order:
    languages (bash, json, sql, ...) are examples, and their closing ``` never opens a
    new block.
 4. Anything else is the answer.
+
+Before any of these, the model's thinking is taken out (reasoning.py): code inside a
+``<think>`` block is a draft, never a step, and thinking is never part of the answer. Tool
+calls written as text (``<tool_call>`` JSON, tool_calls.py) come before rule 1.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .fences import Fence, find_fences, is_python
+from .reasoning import split_reasoning
+from .tool_calls import ToolCall, text_tool_calls
 
 EXECUTE_OPEN = "<execute>"
 EXECUTE_CLOSE = "</execute>"
@@ -67,10 +73,20 @@ class Reply:
     answer: str | None = None
     problem: Problem | None = None
     block: str = ""  # with a problem: the block as the model wrote it, for the transcript
+    reasoning: str = ""  # the thinking taken out of the text (reasoning.py), shown, never run
+    reasoning_unclosed: bool = False  # a thinking block ran to the end (cut mid-thought)
+    # Tool calls the model wrote as text (Hermes/Qwen ``<tool_call>``, tool_calls.py).
+    tool_calls: tuple[ToolCall, ...] = ()
+    text: str = ""  # the reply without its thinking
 
     @property
     def is_empty(self) -> bool:
-        return self.code is None and self.problem is None and not (self.answer or "").strip()
+        return (self.code is None and self.problem is None and not self.tool_calls
+                and not (self.answer or "").strip())
+
+    @property
+    def only_reasoned(self) -> bool:
+        return self.is_empty and bool(self.reasoning)
 
     def transcript_text(self) -> str:
         """The assistant message as it goes back into the transcript."""
@@ -84,6 +100,18 @@ class Reply:
 
 
 def parse_reply(text: str) -> Reply:
+    split = split_reasoning(text)
+    calls, thought = text_tool_calls(split.text)
+    execute = _EXECUTE.search(split.text)
+    if calls and (execute is None or execute.start() > len(thought)):
+        reply = Reply(thought=thought, tool_calls=calls, text=split.text)
+    else:
+        reply = _parse(split.text)
+    return replace(reply, reasoning=split.reasoning, reasoning_unclosed=split.unclosed,
+                   text=split.text)
+
+
+def _parse(text: str) -> Reply:
     solution = _SOLUTION.search(text)
     solution_at = solution.start() if solution else len(text)
     execute = _EXECUTE.search(text)

@@ -32,6 +32,9 @@ class Run:
     # follow-up's begin with the conversation's earlier tasks.
     messages: list[dict] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    # Each reply's reasoning (agent/reasoning.py), shown and traced but never sent back:
+    # {"turn", "text", "cut"}.
+    thinking: list[dict] = field(default_factory=list)
     answer: str | None = None
     answer_cut: bool = False  # the answer was cut at the token limit
     stats: list[TurnStats] = field(default_factory=list)
@@ -53,8 +56,15 @@ class Run:
         from ..backends.messages import content_text
         from .transcript_fit import latest_task_index
 
+        from .tool_calls import ToolCall, as_text
+
         start = latest_task_index(self.messages)
-        return [content_text(m["content"]) for m in self.messages[start:] if m["role"] == "assistant"]
+        # Tool calls sent in their own field are kept as <tool_call> text, which replays.
+        return ["\n".join([content_text(m["content"])] + [
+                    as_text(ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]))
+                    for c in m.get("tool_calls") or ()]).strip() if m.get("tool_calls")
+                else content_text(m["content"])
+                for m in self.messages[start:] if m["role"] == "assistant"]
 
     def step_statuses(self) -> list[str | None]:
         """Per reply, the status of the step it asked for (None for answers, empty replies

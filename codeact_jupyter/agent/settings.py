@@ -44,13 +44,19 @@ class TaskSettings:
     # memory (MB) those kept objects may hold together (undo/memory.py).
     undo_depth: int = 5
     undo_memory: int = 2048
+    # "code" (<execute> blocks) or "tools" (a python tool declared; agent/tool_calls.py).
+    actions: str = "code"
+    # A reply's thinking in the transcript sent back: "auto", "drop" or "keep" (agent/reasoning.py).
+    reasoning_history: str = "auto"
+    # The model family's conventions (agent/profiles.py): "auto" or a profile's name.
+    profile: str = "auto"
 
 
 def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     """``overrides`` (magic arguments or panel settings; keys: backend, model, base_url,
-    max_turns, timeout, confirm, context, vision, api_key, grammar, request_timeout) first,
-    then ``config`` (an object with the ``CodeActMagics`` traits), then env. Raises
-    SettingsError."""
+    max_turns, timeout, confirm, context, vision, api_key, grammar, request_timeout, actions,
+    profile) first, then ``config`` (an object with the ``CodeActMagics`` traits), then env.
+    Raises SettingsError."""
     def pick(key, trait_value):
         value = overrides.get(key)
         return trait_value if value is None or value == "" else value
@@ -59,6 +65,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
     if backend is None:
         backend = "openai" if overrides.get("base_url") else config.backend
     env_base = os.environ.get("OPENAI_BASE_URL") if backend == "openai" else None
+    actions = check_actions(pick("actions", getattr(config, "actions", "code")))
     backend_config = BackendConfig(
         model=pick("model", config.model),
         base_url=pick("base_url", config.base_url) or env_base,
@@ -69,7 +76,7 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
         extras={"n_ctx_cap": config.context_size, "n_gpu_layers": config.gpu_layers,
                 "device": config.device, "grammar": pick("grammar", config.grammar),
                 "chat_template": config.chat_template, "threads": config.threads,
-                "cpu_extra_buffers": config.cpu_extra_buffers},
+                "cpu_extra_buffers": config.cpu_extra_buffers, "actions": actions},
     )
     settings = TaskSettings(
         backend=backend,
@@ -90,6 +97,9 @@ def resolve_settings(config: Any, overrides: dict) -> TaskSettings:
                               max_side=max(16, config.vision_image_size)),
         undo_depth=int(config.undo_depth),
         undo_memory=max(0, int(config.undo_memory)),
+        actions=actions,
+        reasoning_history=str(getattr(config, "reasoning_history", "auto")),
+        profile=check_profile(pick("profile", getattr(config, "profile", "auto"))),
     )
     check_limits(settings.max_turns, settings.step_timeout)
     return settings
@@ -111,4 +121,21 @@ def check_context(value) -> str:
     if value not in CONTEXT_CHOICES:
         raise SettingsError(f"--context (context) must be one of {', '.join(CONTEXT_CHOICES)}: what "
                             f"of the notebook the model is sent. Got {value!r}.")
+    return value
+
+
+def check_actions(value) -> str:
+    from .tool_calls import ACTIONS
+
+    if value not in ACTIONS:
+        raise SettingsError(f"--actions (actions) must be one of {', '.join(ACTIONS)}: how the "
+                            f"model acts, in <execute> blocks or through a python tool. Got {value!r}.")
+    return value
+
+
+def check_profile(value) -> str:
+    from .profiles import by_name
+
+    if value != "auto":
+        by_name(value)  # a SettingsError naming the choices
     return value

@@ -70,6 +70,24 @@ class Waiting:
     reason: str
 
 
+@dataclass(frozen=True)
+class ThinkingText:
+    """What ``stream`` may yield for reasoning an endpoint sends apart from the reply's text
+    (``reasoning_content`` / ``reasoning`` deltas): shown as thinking, never parsed."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CalledTool:
+    """What ``stream`` yields, after the text, for each tool call the endpoint sent in its
+    own field (OpenAI ``tool_calls``): whole, its streamed pieces joined."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as sent
+
+
 class BackendError(TaskError):
     """A fatal backend problem, worded for the person who must fix it.
 
@@ -93,8 +111,10 @@ class Backend(Protocol):
 
     def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
         """Yield text chunks of the assistant's reply (and a ``Waiting`` before any long
-        wait). Raise BackendError for fatal problems. The matched stop string is not part of
-        the text (like OpenAI-compatible servers)."""
+        wait; ``ThinkingText`` and ``CalledTool`` where the server sends those apart). Raise
+        BackendError for fatal problems. The matched stop string is not part of the text
+        (like OpenAI-compatible servers). The loop passes ``tools=[...]`` (OpenAI tool
+        declarations) only with ``--actions tools``, to backends with ``declares_tools``."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; backends without a tokenizer use ``approx_tokens``."""

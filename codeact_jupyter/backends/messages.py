@@ -22,6 +22,12 @@ def content_text(content) -> str:
     return content if isinstance(content, str) else ("" if content is None else str(content))
 
 
+def image_parts(content) -> list[dict]:
+    if not isinstance(content, list):
+        return []
+    return [part for part in content if isinstance(part, dict) and part.get("type") == "image_url"]
+
+
 def image_count(content) -> int:
     if not isinstance(content, list):
         return 0

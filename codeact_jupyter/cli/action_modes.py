@@ -158,6 +158,7 @@ class ToolActionBackend:
     (``extras["action_mode"]``, with ``extras["tools"]`` from :func:`describe_tools`)."""
 
     name = NAME
+    declares_tools = tool_messages = False  # its own tool format, never the inner backend's
 
     def __init__(self, config):
         from dataclasses import replace
@@ -187,7 +188,8 @@ class ToolActionBackend:
 
     def stream(self, messages: list[dict], stop: list[str]) -> Iterator:
         # The transcript is the run's own list: what it keeps is what the model was sent.
-        messages[0]["content"] = system_prompt(self.mode, self.tools)
+        if messages[0]["role"] == "system":  # (a profile may put its instructions in the task)
+            messages[0]["content"] = system_prompt(self.mode, self.tools)
         for message in messages:
             if message["role"] == "assistant" and message["content"] in self._said:
                 message["content"] = self._said.pop(message["content"])

@@ -17,7 +17,8 @@ from .results import drop_harness_errors, read_rows
 
 SETTINGS_FILE = "settings.json"
 # What must be the same for results in one --out folder to be comparable.
-SAME = ("suite", "backend", "model", "base_url", "max_turns", "timeout", "grammar", "action_mode")
+SAME = ("suite", "backend", "model", "base_url", "max_turns", "timeout", "grammar", "action_mode",
+        "profile")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,9 +33,10 @@ def parser() -> argparse.ArgumentParser:
                    "the notebooks of the runs (default: ./codeact-eval); resumed if it holds results")
     p.add_argument("--oracle", action="store_true", help="replay each task's reference solution "
                    "(calibrates the suite: it must score 100%%)")
-    p.add_argument("--action-mode", choices=("code", "json", "text"), default="code",
-                   help="how the model acts in tool tasks (docs/eval.md); json and text run "
-                   "the tool-composition tasks only")
+    p.add_argument("--action-mode", choices=("code", "tools", "json", "text"), default="code",
+                   help="how the model acts (docs/eval.md): code (<execute> blocks), tools (it "
+                   "calls a declared python tool: --actions tools), json or text (one call of a "
+                   "task's tool per reply; the tool-composition tasks only)")
     p.add_argument("--list", action="store_true", help="list the selected tasks and exit")
     add_model_options(p)
     return p
@@ -50,7 +52,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"codeact eval: {exc}\n")
         return 2
     tasks = suite.select(args.tasks)
-    if args.action_mode != "code":
+    if args.action_mode not in ("code", "tools"):
         tasks = [t for t in tasks if t.tools]
     if not tasks:
         sys.stderr.write(f"codeact eval: no task matches {args.tasks!r} in {suite.root}.\n")
@@ -113,7 +115,13 @@ def write_oracle(tasks, folder: Path, action_mode: str = "code") -> Path:
         # Each reference step must run cleanly (a replay stops where one fails), which keeps
         # the oracle honest; a tool call's status is the tool's, not checked here.
         statuses: list[str | None] = ["ok"] * (len(replies) - 1) + [None]
-        if action_mode != "code":
+        if action_mode == "tools":  # each step as a call of the python tool
+            from ..agent.replies import parse_reply
+            from ..agent.tool_calls import ToolCall, as_text
+
+            replies = [as_text(ToolCall("oracle", "python", json.dumps({"code": parse_reply(r).code})))
+                       for r in replies[:-1]] + replies[-1:]
+        elif action_mode != "code":
             from .action_modes import oracle_actions
 
             replies = oracle_actions(task, action_mode) + replies[-1:]

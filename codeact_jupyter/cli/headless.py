@@ -9,7 +9,8 @@ from .in_kernel import failed_record
 from .kernel import HeadlessKernel, call_code
 
 # The settings the command passes on (the rest come from the kernel's config and environment).
-SETTING_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "grammar", "request_timeout")
+SETTING_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "grammar", "request_timeout",
+                "profile")
 
 
 @dataclass

@@ -27,7 +27,7 @@ class Channel:
         self._comm.send(jsonable({"kind": kind, **payload}))
 
     def event(self, event) -> None:
-        if event.to_dict()["type"] == "text_delta":
+        if event.to_dict()["type"] in ("text_delta", "thinking_delta"):
             return  # the command shows steps, not the model's typing; one message per token is waste
         self.send("event", event=event.to_dict())
 
@@ -37,7 +37,7 @@ class Channel:
 
 def run_headless(request_json: str) -> None:
     """``request_json``: ``{"task": str, "settings": {backend, model, base_url, max_turns,
-    timeout, grammar}}``, and for eval's tool-call modes ``"action_mode"`` (json, text) and
+    timeout, grammar}}``, and for eval's action modes ``"action_mode"`` (tools, json, text) and
     ``"tools"`` (names of functions in the namespace). Empty settings fall back to the
     kernel's config and environment."""
     from IPython import get_ipython
@@ -59,7 +59,11 @@ def run_headless(request_json: str) -> None:
             channel.send("record", record=failed_record(f"Invalid settings: {exc}"))
             return
         mode = request.get("action_mode") or "code"
-        if mode != "code":  # codeact eval --action-mode json|text (action_modes.py)
+        if mode == "tools":  # codeact eval --action-mode tools: the python tool is declared
+            from dataclasses import replace
+
+            settings = replace(settings, actions="tools")
+        elif mode != "code":  # codeact eval --action-mode json|text (action_modes.py)
             from .action_modes import describe_tools, with_action_mode
 
             settings = with_action_mode(settings, mode, describe_tools(shell.user_ns, request.get("tools") or []))

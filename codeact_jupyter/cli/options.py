@@ -19,6 +19,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        "run after this long")
     group.add_argument("--grammar", action="store_true", default=None,
                        help="llama: constrain replies to one step or a plain answer")
+    group.add_argument("--profile", help="the model family's conventions (system prompt wording, "
+                       "stop strings, thinking): auto, codeact, qwen3, deepseek-r1, gpt-oss, llama3 "
+                       "or generic (default auto: from the model's name)")
     group.add_argument("--kernel", help="the kernel to run in (default: the notebook's, where "
                        "installed, else python3); codeact-jupyter must be installed in it")
 
@@ -33,7 +36,7 @@ def settings_of(args: argparse.Namespace) -> dict:
             model = str(Path(file).expanduser().resolve()) + hash_ + run
     return {"backend": args.backend, "model": model, "base_url": args.base_url,
             "max_turns": args.max_turns, "timeout": args.timeout, "grammar": args.grammar,
-            "request_timeout": args.request_timeout}
+            "request_timeout": args.request_timeout, "profile": args.profile}
 
 
 def positive_int(text: str) -> int:

@@ -67,6 +67,9 @@ class RunProgress:
         elif kind == "observation":
             seconds = time.monotonic() - self._started
             self.lines.line(f"step {event['step']} {event['status']} {seconds:.1f}s  {first_line(event['code'])}")
+        elif kind == "thinking":
+            cut = ", cut at the token limit" if event.get("cut") else ""
+            self.lines.line(f"thought for {event['chars']:,} characters{cut}")
         elif kind == "notice":
             self.lines.line(f"note: {event['text']}")
         elif kind == "error":

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Any
 
-from ..events import Answer, Event, TextDelta, TurnStarted
+from ..events import Answer, Event, TextDelta, ThinkingDelta, TurnStarted
 from ..kernel.jsonsafe import jsonable, utf16_length
 
 TARGET = "codeact"
@@ -57,8 +57,8 @@ class LabBridge:
         self._last_flush = 0.0
 
     def __call__(self, event: Event) -> None:
-        if self._closed or self._broken:
-            return
+        if self._closed or self._broken or isinstance(event, ThinkingDelta):
+            return  # thinking goes once, whole, in the reply's `thinking` event
         if isinstance(event, TextDelta):
             self._text.append(event.text)
             self._turn_text.append(event.text)

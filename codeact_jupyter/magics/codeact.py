@@ -18,6 +18,8 @@ from ..agent.settings import SettingsError, TaskSettings, check_limits
 from ..agent.settings import resolve_settings as resolve_task_settings
 from ..context.cells import ErrorLog
 from ..context.parts import CONTEXT_CHOICES
+from ..agent.profiles import NAMES as PROFILE_NAMES
+from ..agent.tool_calls import ACTIONS
 from ..figures.vision import MODES
 from .input_rewrite import codeact_input_transformer
 from .options import split_line
@@ -88,6 +90,19 @@ class CodeActMagics(Magics):
                    "sent with a task: all (cells and variables), cells, vars or none. A cell whose "
                    "first line is `# codeact: private` is never sent.").tag(config=True)
 
+    actions = Enum(ACTIONS, default_value="code", help="How the model acts: code (Python in "
+                   "<execute> tags, the CodeAct way) or tools (a `python` tool is declared to "
+                   "the endpoint, for models that act better through function calling). Tool "
+                   "calls run in either mode.").tag(config=True)
+    profile = Enum(PROFILE_NAMES, default_value="auto", help="The model family whose conventions "
+                   "to follow (system prompt wording, stop strings, thinking): auto (from the "
+                   "model's name), codeact, qwen3, deepseek-r1, gpt-oss, llama3 or generic. "
+                   "`%codeact context` shows which applies.").tag(config=True)
+    reasoning_history = Enum(("auto", "drop", "keep"), default_value="auto", help="A reasoning "
+                             "model's earlier thinking in the transcript sent back: auto (kept for "
+                             "a GGUF whose chat template handles <think> itself, else dropped), "
+                             "drop (as DeepSeek's API wants) or keep (as <think> blocks before each "
+                             "reply, for models trained to see it).").tag(config=True)
     vision = CaselessStrEnum(MODES, default_value="auto", help="Images of step outputs to the "
                              "model: auto (openai backend, a model known or declared to accept "
                              "images), on (any model of the openai backend), off.").tag(config=True)
@@ -131,6 +146,10 @@ class CodeActMagics(Magics):
     @argument("--grammar", action="store_true", default=None, help="llama: grammar-constrained replies.")
     @argument("--context", choices=CONTEXT_CHOICES, default=None, help="What of the notebook is "
               "sent: all (default), cells, vars or none.")
+    @argument("--actions", choices=ACTIONS, default=None, help="code (<execute> blocks) or tools "
+              "(declare a `python` tool to the endpoint) (default code).")
+    @argument("--profile", choices=PROFILE_NAMES, default=None, help="Model family conventions: "
+              "auto (from the model's name) or a profile's name (default auto).")
     @argument("--vision", choices=MODES, default=None, help="Images of step outputs to the model: "
               "auto (a vision model of the openai backend), on, off (default auto).")
     @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,

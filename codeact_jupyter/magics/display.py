@@ -16,7 +16,7 @@ import time
 
 from ..agent.replies import EXECUTE_CLOSE, EXECUTE_OPEN
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                      TextDelta, TurnStarted, TurnStats)
+                      TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
 from ..kernel.jsonsafe import jsonable, safe_text
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
@@ -44,6 +44,18 @@ def plain(text: str) -> str:
     if len(text) <= PLAIN_LIMIT:
         return text
     return f"{text[:PLAIN_LIMIT]}\n[... {len(text) - PLAIN_LIMIT:,} more characters in the Markdown]"
+
+
+def thinking_summary(event: Thinking) -> str:
+    cut = ", cut at the token limit" if event.cut else ""
+    return f"Thinking ({event.chars:,} characters{cut}; never run)"
+
+
+def thinking_view(event: Thinking) -> str:
+    """The reply's thinking, collapsed, above what the reply did."""
+    body = html.escape(safe_text(event.text))
+    return (f"<details><summary>{thinking_summary(event)}</summary>\n\n"
+            f'<pre style="white-space:pre-wrap">{body}</pre>\n\n</details>\n\n')
 
 
 def step_header(step: int, status: str | None = None) -> str:
@@ -87,6 +99,8 @@ class RichDisplay:
     def __init__(self, compact: bool = False):
         self.compact = compact
         self.text = ""
+        self.thinking = ""  # the turn's thinking, collapsed above its text (or a live count)
+        self.live_thinking = 0  # characters of thinking streamed apart from the text
         self.thought = ""  # compact: the turn's thought, shown above its step's header
         self.handle = None
         self.last_update = 0.0
@@ -98,6 +112,15 @@ class RichDisplay:
                        f"codeact · {event.backend} · run {event.run_id}")
         elif isinstance(event, TurnStarted):
             self.text, self.handle, self.shown = "", None, 0
+            self.thinking, self.live_thinking = "", 0
+        elif isinstance(event, ThinkingDelta):
+            self.live_thinking += len(event.text)
+            if self._due(self.live_thinking):
+                self.thinking = f"*Thinking… {self.live_thinking:,} characters*\n\n"
+                self._stream(final=False)
+        elif isinstance(event, Thinking):
+            self.text, self.thinking = "", thinking_view(event)  # the streamed text held it
+            self._stream()
         elif isinstance(event, TextDelta):
             self.text += event.text
             if self._due():
@@ -156,23 +179,24 @@ class RichDisplay:
     def _with_thought(self, header: str) -> str:
         return f"{self.thought}\n\n{header}" if self.thought else header
 
-    def _due(self) -> bool:
+    def _due(self, size: int | None = None) -> bool:
         if time.monotonic() - self.last_update < UPDATE_INTERVAL:
             return False
-        return len(self.text) >= max(self.shown + GROW_MIN, self.shown * GROWTH)
+        size = len(self.text) if size is None else size
+        return size >= max(self.shown + GROW_MIN, self.shown * GROWTH)
 
     def _stream(self, final: bool = True) -> None:
         text = safe_text(self.text)
-        data = {"text/markdown": as_markdown(text)}
+        data = {"text/markdown": self.thinking + as_markdown(text)}
         if final:  # live updates carry the Markdown only; the last one the plain text too
-            data["text/plain"] = plain(text)
+            data["text/plain"] = plain(text) or ("[thinking, collapsed in the Markdown]" if self.thinking else "")
         if self.handle is None:
             self.handle = self._show_raw(data, display_id=True)
         else:
             with _flush_only_pending():
                 self.handle.update(data, raw=True)
         self.last_update = time.monotonic()
-        self.shown = len(self.text)
+        self.shown = max(len(self.text), self.live_thinking)
 
     def _note(self, text: str) -> None:
         text = safe_text(text)
@@ -243,8 +267,10 @@ class PlainDisplay:
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
             self.write(f"[codeact · {event.backend} · run {event.run_id}]\n")
-        elif isinstance(event, TextDelta):
+        elif isinstance(event, (TextDelta, ThinkingDelta)):
             self.write(event.text)
+        elif isinstance(event, Thinking):
+            self.write(f"\n[{thinking_summary(event)}]\n")
         elif isinstance(event, CodeAction):
             self.write(f"\n[step {event.step} running]\n")
         elif isinstance(event, Observation):

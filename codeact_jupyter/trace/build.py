@@ -47,8 +47,9 @@ def run_trace(run) -> dict[str, Any]:
         "task": run.task,
         "backend": run.backend,
         "settings": dict(getattr(run, "settings", None) or {}),
-        "messages": [{"role": m.get("role"), "content": _redacted(m.get("content"), code if m.get("role") ==
-                                                                  "assistant" else redact)} for m in run.messages],
+        "messages": [_redacted(_message(m), code if m.get("role") == "assistant" else redact)
+                     for m in run.messages],
+        "thinking": list(getattr(run, "thinking", None) or []),
         "steps": [_redacted(_step(number, step, step_seconds), redact) | {"code": code(step.code)}
                   for number, step in enumerate(run.steps, 1)],
         "answer": _redacted(run.answer, code),
@@ -63,6 +64,13 @@ def run_trace(run) -> dict[str, Any]:
     # Counted last: the pass above may have withheld a value that only the code held.
     trace["redactions"] = dict(sorted(redactor.counts().items()))
     return trace
+
+
+def _message(message: dict) -> dict[str, Any]:
+    """Role and content; a tool call's fields too (``tool_calls``, ``tool_call_id``)."""
+    kept = {"role": message.get("role"), "content": message.get("content")}
+    kept.update({k: message[k] for k in ("tool_calls", "tool_call_id") if k in message})
+    return kept
 
 
 def _step(number: int, step, seconds: list[float]) -> dict[str, Any]:
@@ -107,6 +115,9 @@ def settings_record(settings) -> dict[str, Any]:
         "redact": settings.redact,
         "redact_patterns": len(settings.redact_patterns),
         "redact_allow": list(settings.redact_allow),
+        "actions": getattr(settings, "actions", "code"),
+        "profile": getattr(settings, "profile", "auto"),
+        "reasoning_history": getattr(settings, "reasoning_history", "auto"),
         "extras": {key: _plain(value) for key, value in extras.items()},
     }
 

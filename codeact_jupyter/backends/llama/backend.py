@@ -27,6 +27,8 @@ __all__ = ["LlamaBackend", "unload", "DEFAULT_MODEL"]
 
 class LlamaBackend:
     name = "llama"
+    # --actions tools: the tools go to the GGUF's chat template; calls come back as text.
+    declares_tools = True
 
     def __init__(self, config: BackendConfig):
         from .host import get_host
@@ -48,6 +50,11 @@ class LlamaBackend:
         self._raise_error(loaded)
         self._describe = loaded["describe"]
         self.context_size: int | None = loaded["context_size"]
+        self.model_name: str | None = loaded.get("model_name")  # general.name (profiles.py)
+        # The template writes tool results its own way: they go as `tool` messages (tool_calls.py).
+        self.template_tool_turns = bool(loaded.get("template_tool_turns"))
+        # The template handles earlier replies' </think> its own way (reasoning.py).
+        self.template_reads_thinking = bool(loaded.get("template_reads_thinking"))
         # Said once at the start of a task (the loop shows them after the first line).
         self.notices: list[str] = ([replaced] if replaced else []) + (loaded.get("notices") or [])
         self._counts: dict[str, int] = {}
@@ -66,13 +73,15 @@ class LlamaBackend:
             self._counts[text] = answer["counts"][0]
         return self._counts[text]
 
-    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str]:
+    def stream(self, messages: list[Message], stop: list[str],
+               tools: list[dict] | None = None) -> Iterator[str]:
         """Yield the reply as the host writes it. A Stop (KeyboardInterrupt) while waiting
         tells the host to cancel between two tokens; it keeps its KV cache."""
         from ..messages import text_only
 
         self.last_usage = None  # text only: image parts never reach a local model (docs/llama.md)
-        for message in self.host.stream("generate", messages=text_only(messages), stop=list(stop)):
+        for message in self.host.stream("generate", messages=text_only(messages), stop=list(stop),
+                                        tools=tools):
             if "text" in message:
                 yield message["text"]
                 continue

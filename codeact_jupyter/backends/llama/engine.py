@@ -41,7 +41,7 @@ from .prompt import PromptBuilder
 __all__ = ["LlamaEngine", "unload", "DEFAULT_N_CTX_CAP"]
 
 DEFAULT_N_CTX_CAP = 8192
-GRAMMAR_RESOURCE = "codeact_action.gbnf"
+GRAMMAR_RESOURCES = {"code": "codeact_action.gbnf", "tools": "codeact_tool_call.gbnf"}
 
 
 class LlamaEngine:
@@ -73,7 +73,7 @@ class LlamaEngine:
         # Lines the user should read at the start of a task (a guessed template...).
         self.notices: list[str] = list(self.template.notices)
         self.prompt = PromptBuilder(self.llm, self.template.text)
-        self._grammar = self._make_grammar(extras.get("grammar"))
+        self._grammar = self._make_grammar(extras.get("grammar"), extras.get("actions") or "code")
 
     # -- the Backend seam ---------------------------------------------------------------------
 
@@ -88,15 +88,16 @@ class LlamaEngine:
     def count_tokens(self, text: str) -> int:
         return self.prompt.count(text)
 
-    def stream(self, messages: list[Message], stop: list[str],
+    def stream(self, messages: list[Message], stop: list[str], tools: list[dict] | None = None,
                cancelled: Callable[[], bool] | None = None) -> Iterator[str]:
         """Yield the reply as llama.cpp writes it, until a stop, the token limit, or
-        ``cancelled()`` turns true (checked between tokens; the KV cache is kept).
+        ``cancelled()`` turns true (checked between tokens; the KV cache is kept). ``tools``
+        (``--actions tools``) go to the chat template, which declares them its own way.
         ``last_usage.seconds`` counts the time spent in the model (prompt and decoding), not
         the time the caller spends between chunks."""
         self.last_usage = None
         started = time.perf_counter()
-        tokens = self.prompt.tokens(self.prompt.render(messages))
+        tokens = self.prompt.tokens(self.prompt.render(messages, tools))
         n_ctx = self.context_size or 0
         if len(tokens) >= n_ctx:
             raise BackendError(
@@ -156,24 +157,26 @@ class LlamaEngine:
         prefix = self.llm.longest_token_prefix(cached, tokens)
         return min(prefix, len(tokens) - 1)
 
-    def _make_grammar(self, option: Any) -> Any:
+    def _make_grammar(self, option: Any, actions: str) -> Any:
         off = isinstance(option, str) and option.strip().lower() in {"0", "false", "off", "no"}
         if not option or off:
             return None
-        text = _grammar_text(option)
+        text = _grammar_text(option, actions)
         validate_grammar(self.llm, text)
         from llama_cpp import LlamaGrammar
 
         return LlamaGrammar.from_string(text, verbose=False)
 
 
-def default_grammar() -> str:
-    """The packaged GBNF grammar: thoughts plus one ``<execute>`` block, or a plain answer."""
+def default_grammar(actions: str = "code") -> str:
+    """The packaged GBNF grammar: thoughts plus one ``<execute>`` block (with ``--actions
+    tools``: one ``<tool_call>`` of the python tool), or a plain answer; a think block may
+    come first."""
     prompts = resources.files("codeact_jupyter").joinpath("agent", "prompts")
-    return prompts.joinpath(GRAMMAR_RESOURCE).read_text("utf-8")
+    return prompts.joinpath(GRAMMAR_RESOURCES[actions]).read_text("utf-8")
 
 
-def _grammar_text(option: Any) -> str:
+def _grammar_text(option: Any, actions: str = "code") -> str:
     if isinstance(option, str) and "::=" in option:
         return option
     if isinstance(option, (str, Path)) and str(option).endswith(".gbnf"):
@@ -181,7 +184,7 @@ def _grammar_text(option: Any) -> str:
             return Path(option).expanduser().read_text("utf-8")
         except OSError as exc:
             raise BackendError(f"Could not read the grammar file {option}: {exc}") from exc
-    return default_grammar()
+    return default_grammar(actions)
 
 
 def _int_or_none(value: Any) -> int | None:

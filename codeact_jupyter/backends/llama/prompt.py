@@ -2,6 +2,7 @@
 the end-of-turn texts that stop a reply."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..base import BackendError
@@ -9,7 +10,12 @@ from .chat_templates import CHATML
 from .kv_tokens import ContextTokens, token_piece
 
 # End-of-turn texts that also stop a reply when they appear as plain text.
-_END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")
+_END_OF_TURN_TEXTS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                      "<|return|>", "<|call|>")
+# gpt-oss's harmony format ends each channel's message with <|end|>: after the thinking (the
+# analysis channel) the reply goes on, so there <|end|> ends nothing.
+_HARMONY = "<|channel|>"
+_TOOL_ROLE = re.compile(r"""role['"\]]*\s*==\s*['"]tool['"]""")
 
 
 class PromptBuilder:
@@ -41,10 +47,11 @@ class PromptBuilder:
 
     # -- text -------------------------------------------------------------------------------
 
-    def render(self, messages: list[dict]) -> str:
-        """The prompt text, ending where the assistant's reply begins."""
+    def render(self, messages: list[dict], tools: list[dict] | None = None) -> str:
+        """The prompt text, ending where the assistant's reply begins; ``tools`` are given to
+        the template (Qwen's and Llama 3.1's declare them in their own words)."""
         try:
-            return self._formatter(messages=messages).prompt
+            return self._formatter(messages=messages, tools=tools).prompt
         except Exception as exc:  # the template's raise_exception, or a Jinja error
             raise BackendError(
                 f"The model's chat template could not format this conversation: {exc}"
@@ -53,10 +60,22 @@ class PromptBuilder:
     def end_of_turn_stops(self) -> list[str]:
         """End-of-turn texts of this template, for when the model writes them as plain text
         (as control tokens they end the reply anyway)."""
-        stops = [t for t in _END_OF_TURN_TEXTS if t in self.template]
+        stops = [t for t in _END_OF_TURN_TEXTS if t in self.template
+                 and not (t == "<|end|>" and _HARMONY in self.template)]
         if self.eos_text and self.eos_text not in stops:
             stops.append(self.eos_text)
         return stops
+
+    @property
+    def reads_thinking(self) -> bool:
+        """Does the template handle ``</think>`` in earlier replies itself (Qwen3, R1 distills)?"""
+        return "</think>" in self.template
+
+    @property
+    def writes_tool_turns(self) -> bool:
+        """Does the template write a tool's result its own way (Qwen2.5's ``<tool_response>``
+        user turn, Llama 3.1's ``ipython`` role)? Then results go to it as ``tool`` messages."""
+        return bool(_TOOL_ROLE.search(self.template))
 
     # -- tokens -----------------------------------------------------------------------------
 

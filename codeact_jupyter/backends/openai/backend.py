@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from ..base import BackendConfig, BackendError, Message, Usage, Waiting, approx_tokens
+from ..base import BackendConfig, BackendError, Message, ThinkingText, Usage, Waiting, approx_tokens
 from .reply import ReplyReader, web_page_message
 from .retry import MAX_WAIT, NOTICE_WAIT, duration, retry_after, retry_wait, waiting_reason
 
@@ -31,6 +31,8 @@ class OpenAIBackend:
     # Observations may carry image parts (vision.py): the messages go to the endpoint as
     # they are, OpenAI content parts included.
     sends_images = True
+    declares_tools = True  # --actions tools: the python tool goes in the request's `tools`
+    tool_messages = True  # a transcript may hold `tool_calls` and `tool` messages (OpenAI's protocol)
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
@@ -57,24 +59,33 @@ class OpenAIBackend:
             self._model = self._first_served_model()
         return self._model
 
+    @property
+    def model_name(self) -> str | None:
+        """The model's name where it is known without asking the server (profiles.py)."""
+        return self._model
+
     def describe(self) -> str:
         return f"openai · {self.model} · {self.base_url}"
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
-    def stream(self, messages: list[Message], stop: list[str]) -> Iterator[str | Waiting]:
+    def stream(self, messages: list[Message], stop: list[str],
+               tools: list[dict] | None = None) -> Iterator[str | Waiting]:
         self.last_usage = None
         self._sent_images = any(isinstance(m.get("content"), list) for m in messages)
         started = time.perf_counter()
         cut = _StopCutter(stop)
         self._receiving = False
         with self._errors_mapped():
-            response = yield from self._open_patiently(messages, stop)
+            response = yield from self._open_patiently(messages, stop, tools)
             self._receiving = True
             reply = ReplyReader(response, self.base_url, self.config.request_timeout)
             try:  # close the HTTP stream on any exit: done, stop hit, KeyboardInterrupt, close()
                 for delta in reply.deltas():
+                    if isinstance(delta, ThinkingText):
+                        yield delta
+                        continue
                     text = cut.feed(delta)
                     if text:
                         yield text
@@ -83,6 +94,7 @@ class OpenAIBackend:
                 rest = cut.flush()
                 if rest:
                     yield rest
+                yield from reply.tool_calls
             finally:
                 reply.close()
         self._receiving = False
@@ -90,14 +102,14 @@ class OpenAIBackend:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _open_patiently(self, messages: list[Message], stop: list[str]):
+    def _open_patiently(self, messages: list[Message], stop: list[str], tools: list[dict] | None):
         """Open the stream; when the server answers that it is busy (429, 503, ...), wait as
         it asks and try again, yielding a ``Waiting`` first so the user knows why."""
         import openai
 
         for attempt in itertools.count():
             try:
-                return self._open_stream(messages, stop)
+                return self._open_stream(messages, stop, tools)
             except openai.APIStatusError as exc:
                 wait = retry_wait(exc, attempt, self._max_retries)
                 if wait is None:
@@ -106,7 +118,7 @@ class OpenAIBackend:
                     yield Waiting(waiting_reason(exc, wait, self.base_url, _said(_server_message(exc))))
                 time.sleep(wait)  # Ctrl-C / the Stop button ends the task here
 
-    def _open_stream(self, messages: list[Message], stop: list[str]) -> Any:
+    def _open_stream(self, messages: list[Message], stop: list[str], tools: list[dict] | None) -> Any:
         import openai
 
         kwargs: dict[str, Any] = dict(
@@ -114,6 +126,8 @@ class OpenAIBackend:
             temperature=self.config.temperature, max_tokens=self.config.max_tokens)
         if stop:
             kwargs["stop"] = list(stop[:MAX_STOP])
+        if tools:
+            kwargs["tools"] = tools
         if self._send_stream_options:
             try:
                 return self.client.chat.completions.create(

@@ -10,7 +10,7 @@ import time
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from ..base import BackendError
+from ..base import BackendError, CalledTool, ThinkingText
 
 CHECK = "Check the URL and the server's log."
 
@@ -20,8 +20,9 @@ class QuietTooLong(Exception):
 
 
 class ReplyReader:
-    """The text of one reply from the SDK's ``Stream``; ``usage`` and ``finish_reason``
-    (why the reply ended: "stop", "length", ...) are set once it is read."""
+    """The text of one reply from the SDK's ``Stream``, with ``ThinkingText`` for reasoning
+    deltas; ``usage``, ``finish_reason`` (why the reply ended: "stop", "length", ...) and
+    ``tool_calls`` are set once it is read."""
 
     def __init__(self, stream: Any, url: str, quiet_limit: float):
         self.stream = stream
@@ -30,14 +31,32 @@ class ReplyReader:
         self.usage: Any = None
         self.finish_reason: str | None = None
         self._last_output = time.monotonic()
+        self._calls: dict[int, dict[str, str]] = {}  # by the delta's index: id, name, arguments
 
-    def deltas(self) -> Iterator[str]:
+    @property
+    def tool_calls(self) -> list[CalledTool]:
+        """The reply's tool calls, each joined from its deltas (a call's first delta names it;
+        its arguments come in pieces, and parallel calls interleave by index)."""
+        return [CalledTool(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+                for i, c in sorted(self._calls.items()) if c["name"]]
+
+    def _add_calls(self, calls: Any) -> None:
+        for n, call in enumerate(calls or ()):
+            index = _field(call, "index")
+            entry = self._calls.setdefault(n if index is None else index,
+                                           {"id": "", "name": "", "arguments": ""})
+            function = _field(call, "function")
+            entry["id"] = entry["id"] or (_field(call, "id") or "")
+            entry["name"] += _field(function, "name") or ""
+            entry["arguments"] += _field(function, "arguments") or ""
+
+    def deltas(self) -> Iterator[str | ThinkingText]:
         http = self.stream.response
         kind = http.headers.get("content-type", "")
         if "text/html" in kind:
             raise BackendError(web_page_message(self.url))
         if "json" in kind:  # the server ignored `stream: true` and sent the whole reply
-            yield self._whole(http)
+            yield from self._whole(http)
             return
         self._watch(http)
         events = choices = 0
@@ -53,6 +72,10 @@ class ReplyReader:
                     if getattr(choice, "index", 0) != 0:
                         continue
                     self.finish_reason = getattr(choice, "finish_reason", None) or self.finish_reason
+                    thinking = _thinking(delta)
+                    if thinking:
+                        yield ThinkingText(thinking)
+                    self._add_calls(getattr(delta, "tool_calls", None))
                     text = getattr(delta, "content", None)
                     if text:
                         yield text
@@ -88,7 +111,7 @@ class ReplyReader:
 
         http.iter_bytes = iter_bytes  # read lazily by the SDK's stream, from its first chunk
 
-    def _whole(self, http: Any) -> str:
+    def _whole(self, http: Any) -> Iterator[str | ThinkingText]:
         try:
             body = json.loads(http.read())
         except ValueError:
@@ -106,7 +129,11 @@ class ReplyReader:
                                f"chat completion (no `choices[0].message`). {CHECK}")
         self.usage = body.get("usage")
         self.finish_reason = choices[0].get("finish_reason")
-        return message.get("content") or ""
+        self._add_calls(message.get("tool_calls"))
+        thinking = _thinking(message)
+        if thinking:
+            yield ThinkingText(thinking)
+        yield message.get("content") or ""
 
 
 def web_page_message(url: str) -> str:
@@ -123,6 +150,26 @@ def _has_output(choice: Any, delta: Any) -> bool:
         return True
     return any(getattr(delta, name, None) for name in
                ("content", "reasoning_content", "reasoning", "refusal", "tool_calls"))
+
+
+def _thinking(delta: Any) -> str:
+    """Reasoning sent apart from the text: ``reasoning_content`` (vLLM's reasoning parsers,
+    DeepSeek, LM Studio) or ``reasoning`` (Ollama, OpenRouter, gpt-oss on vLLM)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = _field(delta, name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _field(value: Any, name: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(name)
+    found = getattr(value, name, None)
+    if found is None:  # the SDK keeps fields it does not know in model_extra
+        extra = getattr(value, "model_extra", None)
+        found = extra.get(name) if isinstance(extra, dict) else None
+    return found
 
 
 def _excerpt(text: str) -> str:

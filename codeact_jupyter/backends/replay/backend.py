@@ -61,7 +61,10 @@ class ReplayBackend:
         return approx_tokens(text)
 
     def stream(self, messages: list[dict], stop: list[str]) -> Iterator[str]:
+        asked_again = bool(self.history) and self.turn > 0 and self.history[-1] == messages
         self.history.append([dict(m) for m in messages])
+        if asked_again:  # the same transcript again (other stop strings): the same reply
+            self.turn -= 1
         if self.turn >= len(self.replies):
             raise OutOfReplies(
                 f"The replay file has no reply left for turn {self.turn + 1} "

@@ -19,7 +19,10 @@ def script_from_trace(trace: dict, source: str) -> ReplayScript:
     steps = [Step(code=str(s.get("code", "")), observation="", status=str(s.get("status", "")))
              for s in trace.get("steps") or [] if isinstance(s, dict)]
     run = Run(run_id=str(trace.get("run_id")), task=str(trace.get("task", "")),
-              messages=[{"role": m.get("role"), "content": str(m.get("content") or "")} for m in messages],
+              # A tool call's fields too: Run.replies keeps its calls as <tool_call> text.
+              messages=[{"role": m.get("role"), "content": str(m.get("content") or ""),
+                         **({"tool_calls": m["tool_calls"]} if m.get("tool_calls") else {})}
+                        for m in messages],
               steps=steps)
     replies = run.replies()
     if not replies:

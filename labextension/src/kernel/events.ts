@@ -73,6 +73,16 @@ export interface ITurnStats {
   tokens_per_second: number | null;
 }
 
+/** A reply's reasoning: shown collapsed, never run, never the answer. */
+export interface IThinking {
+  type: 'thinking';
+  turn: number;
+  text: string;
+  chars: number;
+  /** The token limit ended the reply mid-thought. */
+  cut: boolean;
+}
+
 export interface INotice {
   type: 'notice';
   text: string;
@@ -108,6 +118,7 @@ export type CodeactEvent =
   | ICodeAction
   | IObservation
   | ITurnStats
+  | IThinking
   | INotice
   | IAnswer
   | IError

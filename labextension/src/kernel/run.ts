@@ -24,6 +24,7 @@ export type RunItem =
       status: StepStatus | 'running';
       observation: string;
     }
+  | { kind: 'thinking'; text: string; chars: number; cut: boolean }
   | { kind: 'notice'; text: string }
   | { kind: 'answer'; text: string }
   | { kind: 'error'; text: string };
@@ -146,6 +147,18 @@ export class RunModel {
         }
         break;
       }
+      case 'thinking':
+        // The streamed text held the thinking: it is shown collapsed instead, and what
+        // the reply did (its thought, step or answer) fills the text item after it.
+        this._replaceStreamedText('');
+        this.items.push({
+          kind: 'thinking',
+          text: event.text,
+          chars: event.chars,
+          cut: event.cut
+        });
+        this.items.push({ kind: 'text', text: '' });
+        break;
       case 'notice':
         this.items.push({ kind: 'notice', text: event.text });
         break;

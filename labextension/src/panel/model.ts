@@ -28,6 +28,10 @@ export interface ISettings {
   confirm: boolean;
   /** What of the notebook a task sends: all, cells, vars or none. */
   context: string;
+  /** code or tools ('': the kernel's). */
+  actions: string;
+  /** A model profile's name, or auto ('': the kernel's). */
+  profile: string;
 }
 
 export const DEFAULT_SETTINGS: ISettings = {
@@ -36,7 +40,9 @@ export const DEFAULT_SETTINGS: ISettings = {
   endpoint: '',
   turnLimit: 0,
   confirm: false,
-  context: 'all'
+  context: 'all',
+  actions: '',
+  profile: ''
 };
 
 export type KernelState =
@@ -224,7 +230,7 @@ export class PanelModel {
 
   /** The request a task sends (panel.run_panel_task), without the unticked parts. */
   private _request(task: string): Record<string, unknown> {
-    const { backend, model, endpoint, turnLimit, confirm, context } =
+    const { backend, model, endpoint, turnLimit, confirm, context, actions, profile } =
       this._settings;
     return {
       task: task.trim(),
@@ -234,7 +240,9 @@ export class PanelModel {
         base_url: endpoint,
         max_turns: turnLimit > 0 ? turnLimit : null,
         confirm,
-        context
+        context,
+        actions,
+        profile
       },
       notebook: this._notebook ? notebookDocument(this._notebook) : null
     };

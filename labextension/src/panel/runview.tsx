@@ -112,6 +112,16 @@ function Item(props: {
           )}
         </div>
       );
+    case 'thinking':
+      return (
+        <details className="jp-codeact-thinking">
+          <summary>
+            Thinking ({item.chars.toLocaleString('en')} characters
+            {item.cut ? ', cut at the token limit' : ''}; never run)
+          </summary>
+          <pre>{item.text}</pre>
+        </details>
+      );
     case 'notice':
       return <div className="jp-codeact-notice">{item.text}</div>;
     case 'answer':

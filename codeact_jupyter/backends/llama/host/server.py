@@ -107,14 +107,16 @@ class Host:
             self.engine_config = config
         engine = self.engine
         return {"describe": engine.describe(), "context_size": engine.context_size,
-                "notices": engine.notices}
+                "notices": engine.notices, "model_name": engine.info.name,
+                "template_tool_turns": engine.prompt.writes_tool_turns,
+                "template_reads_thinking": engine.prompt.reads_thinking}
 
     def generate(self, request: dict) -> dict:
         """Stream the reply. Text is sent as it comes, but at most once per FLUSH_SECONDS:
         a fast model's tokens then travel a few at a time, sparing the kernel a wake-up per
         token (which, on a small machine, takes CPU from llama.cpp's own threads)."""
         rid = request["id"]
-        stream = self.engine.stream(request["messages"], request["stop"],
+        stream = self.engine.stream(request["messages"], request["stop"], tools=request.get("tools"),
                                     cancelled=lambda: rid in self.cancelled)
         pending: list[str] = []
         sent = 0.0
