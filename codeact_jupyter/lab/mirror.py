@@ -65,9 +65,12 @@ def _keep_document(session: str, data: dict) -> None:
     cells = list(notebook["cells"])
     left_out = notebook.get("left_out")  # the oldest cells the browser left out for size
     task_cell -= left_out if isinstance(left_out, int) and left_out > 0 else 0
+    task_cell_json = None
     if 0 <= task_cell < len(cells):
-        del cells[task_cell]  # the task's own cell is not context
-    _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None}
+        # The task's own cell is not context; it is kept aside for its run's record (trace/rerun.py).
+        task_cell_json = cells.pop(task_cell)
+    _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None,
+                                      "task_cell_json": task_cell_json}
     while len(_documents) > MAX_DOCUMENTS:
         del _documents[next(iter(_documents))]
 
