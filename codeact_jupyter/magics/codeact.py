@@ -149,7 +149,7 @@ class CodeActMagics(Magics):
             %codeact --model "my replies.json" -- -5 plus 3?
         """
         from ..agent.task import run_task, task_running
-        from ..lab.mirror import announced_notebook
+        from ..lab.mirror import announced_notebook, announced_record
         from .commands import find_command
         from .views import task_views
 
@@ -171,9 +171,10 @@ class CodeActMagics(Magics):
                              "(see %%codeact? for options).")
         overrides = {k: v for k, v in vars(args).items()
                      if v is not None and k not in ("task", "follow_up", "again")}
-        document = announced_notebook()
+        document, record = announced_notebook(), announced_record()
         if not args.again:
-            recorded = recorded_run_of(self.shell, task, document)
+            written = f"%%codeact {line}\n{cell}" if cell is not None else f"%codeact {line}"
+            recorded = recorded_run_of(self.shell, task, record, written)
             if recorded is not None:  # re-running the notebook: the record is the run
                 from .reproduce import reproduce
 
@@ -197,17 +198,17 @@ class CodeActMagics(Magics):
             raise UsageError(str(exc)) from None
 
 
-def recorded_run_of(shell, task: str, document: dict | None):
-    """The notebook's record of this cell's run (trace/rerun.py), or None: ask the model."""
+def recorded_run_of(shell, task: str, document: dict | None, written: str):
+    """The notebook's record of this cell's run (trace/rerun.py), or None: ask the model.
+    ``document``: the record the browser sent (lab/mirror.py), where it sent one."""
     from ..lab.bridge import executing_cell_id, parent_request
     from ..trace.rerun import find_recorded
 
-    if document is not None and isinstance(document.get("task_cell_json"), dict):
-        document = {**document, "cells": [*document["cells"], document["task_cell_json"]]}
     try:
         content = parent_request().get("content") or {}
         headless = type(shell).__name__ == "ZMQInteractiveShell" and content.get("allow_stdin") is False
-        return find_recorded(task, executing_cell_id(), document, getattr(shell, "user_ns", None), headless)
+        return find_recorded(task, executing_cell_id(), document, getattr(shell, "user_ns", None), headless,
+                             written=written)
     except Exception:  # a notebook we cannot read is no record; the task runs as asked
         return None
 

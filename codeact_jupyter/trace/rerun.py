@@ -58,17 +58,20 @@ class Recorded:
                 "was not asked again. To ask again, edit the task or add --again.")
 
 
-def recorded_run(notebook: dict, task: str, cell_id: str | None = None, source: str = "the notebook") -> Recorded | None:
+def recorded_run(notebook: dict, task: str, cell_id: str | None = None, source: str = "the notebook",
+                 written: str | None = None) -> Recorded | None:
     """The record of the run of ``task`` kept by cell ``cell_id`` (None: by any task cell of
-    that task), when the run can be reproduced from it; None when the model must be asked:
-    no record, the task edited since, or none of the run's cells left and no steps in an
-    output to run again."""
+    that task, and where ``written`` is given, whose text is that, options included), when
+    the run can be reproduced from it; None when the model must be asked: no record, the
+    task edited since, or none of the run's cells left and no steps in an output to run
+    again."""
     cells = notebook.get("cells") or []
     kept = [t for t in traces_in(notebook) if t.cell_id is not None or t.cell_index is not None]
     if cell_id is not None:
         kept = [t for t in kept if t.cell_id == cell_id]
     else:
-        kept = [t for t in kept if _is_task_cell(cells[t.cell_index])]
+        kept = [t for t in kept if _is_task_cell(cells[t.cell_index])
+                and (written is None or _words(_text(cells[t.cell_index])) == _words(written))]
     kept = [t for t in kept if _same_task(t.trace, task)]
     if not kept:
         return None
@@ -89,13 +92,14 @@ def _recorded(cells: list, stored: StoredTrace, source: str) -> Recorded | None:
 
 def find_recorded(task: str, cell_id: str | None, document: dict | None = None,
                   user_ns: dict | None = None, headless: bool = False,
-                  folder: Path | None = None) -> Recorded | None:
+                  folder: Path | None = None, written: str | None = None) -> Recorded | None:
     """The record of this cell's run, wherever this kernel can read the notebook: the
     browser's document when it sent one (it is the notebook as the user sees it, saved or
     not), else the file the kernel's session names (VS Code's too), else, for a headless
     executor (``headless``: nbclient and papermill send execute requests that allow no
     input, and name no notebook), a notebook in ``folder`` (the working folder) holding a
-    task cell of ``task``, the newest first."""
+    task cell of ``task`` written as ``written`` (the cell's text: another notebook of the
+    folder may hold the same task with other options), the newest first."""
     if document is not None and (cell_id is None or any(c.get("id") == cell_id for c in document.get("cells") or [])):
         return recorded_run(document, task, cell_id, "the notebook")
     named = kernel_notebook_path(user_ns)
@@ -122,7 +126,7 @@ def find_recorded(task: str, cell_id: str | None, document: dict | None = None,
             continue
         budget -= size
         notebook = _read(path)
-        found = recorded_run(notebook, task, cell_id, path.name) if notebook else None
+        found = recorded_run(notebook, task, cell_id, path.name, written) if notebook else None
         if found is not None:
             return found
     return None
@@ -135,9 +139,17 @@ def _same_task(trace: dict, task: str) -> bool:
 
 
 def _is_task_cell(cell: dict) -> bool:
+    return cell.get("cell_type") == "code" and bool(_TASK_LINE.match(_text(cell)))
+
+
+def _text(cell: dict) -> str:
     source = cell.get("source")
-    text = "".join(source) if isinstance(source, list) else str(source or "")
-    return cell.get("cell_type") == "code" and bool(_TASK_LINE.match(text))
+    return "".join(source) if isinstance(source, list) else str(source or "")
+
+
+def _words(text: str) -> list[str]:
+    """A task cell's words after ``%%codeact`` or ``%codeact`` (the two are one task)."""
+    return _TASK_LINE.sub("", text, count=1).split()
 
 
 def _mark(cell: dict) -> dict:

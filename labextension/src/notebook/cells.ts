@@ -15,6 +15,7 @@ import type {
   ICodeAction,
   IObservation
 } from '../kernel/events';
+import { replaceEarlierRun } from './again';
 import { recordRun } from './history';
 import type { RunModel } from '../kernel/run';
 
@@ -39,6 +40,11 @@ class RunCells {
     }
     const model = context.model;
     switch (event.type) {
+      case 'task_started':
+        if (this._run.origin === 'magic' && this._run.cellId) {
+          replaceEarlierRun(model, this._run.cellId, this._run.runId);
+        }
+        break;
       case 'code_action':
         this._insertStep(model, event);
         break;
