@@ -51,6 +51,8 @@ class CodeActLoop:
         self.redact = self.redactor.redact
         self._token_counts: dict[str, int] = {}  # messages never change: count each once
         self.vision = Vision(settings.vision, backend)  # images for a model that sees them
+        self._partial: list[str] | None = None  # the reply being streamed, while it streams
+        self._turn = 0
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -134,12 +136,14 @@ class CodeActLoop:
     def _generate(self, turn: int):
         """Stream one reply; returns its text, and whether the token limit cut it."""
         chunks: list[str] = []
+        self._partial, self._turn = chunks, turn
         for chunk in self.backend.stream(self.run.messages, STOP):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
                 continue
             chunks.append(chunk)
             yield TextDelta(chunk)
+        self._partial = None
         usage = self.backend.last_usage
         if usage is not None:
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
@@ -149,6 +153,21 @@ class CodeActLoop:
             yield stats
         cut = usage is not None and usage.finish_reason == "length"
         return "".join(chunks), cut
+
+    def stopped(self) -> TurnStats | None:
+        """The user stopped the task while the model was writing: what it wrote so far is
+        kept as its reply, exactly as it streamed (nothing of ours is added to it), and the
+        turn is counted with the tokens it generated. Returns that turn's figures."""
+        partial, self._partial = self._partial, None
+        if partial is None:
+            return None
+        text = "".join(partial)
+        if text:
+            self.run.messages.append({"role": "assistant", "content": self.redact(text)})
+        stats = TurnStats(self._turn, None, None, self.backend.count_tokens(text) if text else 0,
+                          None, "cancelled")
+        self.run.stats.append(stats)
+        return stats
 
     def _step(self, code: str, thought: str):
         """Run (or skip) one step; returns True when the user stopped the task."""

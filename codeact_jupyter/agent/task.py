@@ -102,7 +102,8 @@ def _record(source: NotebookSource, run: Run, thread, settings: TaskSettings) ->
         log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
         cells, variables = [], []
     record_task(thread, run.run_id, run.messages, cells, variables,
-                [step.code for step in run.steps] + [run.answer or ""])  # step and answer cells
+                [step.code for step in run.steps] + [run.answer or ""],  # step and answer cells
+                stopped=run.done_reason == "stopped")
 
 
 def record_run(run: Run, sinks: list[Sink]) -> None:
@@ -128,7 +129,7 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
             if notice and isinstance(event, TaskStarted):  # right after the task's first line
                 sink(Notice(notice))
 
-    events = None
+    events = loop = None
     tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth)  # for undo
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
     try:
@@ -157,9 +158,12 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     except KeyboardInterrupt:
         if events is not None:
             events.close()
+        stats = loop.stopped() if loop is not None else None  # what streamed is kept as it was
+        if stats is not None:
+            emit(stats)
         run.done_reason = "stopped"
         emit(Notice(STOPPED))
-        emit(Done(reason="stopped", turns=_turns(run)))
+        emit(Done(reason="stopped", turns=max(_turns(run), stats.turn if stats else 0)))
     except TaskError as exc:  # raised before the loop began (or by confirm): a backend, a setting
         run.done_reason, run.error = "error", str(exc)
         if run.redactor is None:  # the redaction settings were refused: keep no unmasked text
