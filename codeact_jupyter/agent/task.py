@@ -142,6 +142,8 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         if thread.messages:  # a follow-up: what changed since, then the task
+            if thread.run_ids:
+                run.follows = (thread.run_ids[-1], thread.messages)
             cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
                                                     redactor.withholds)
             loop.continue_messages(continuation(

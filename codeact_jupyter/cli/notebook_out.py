@@ -51,9 +51,11 @@ def replaced_cells(nb, recorded) -> Replaced:
     return Replaced(indices, min(indices) if indices else len(nb.cells))
 
 
-def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli", at: int | None = None) -> None:
+def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli", at: int | None = None,
+            follows: tuple[str, list[dict]] | None = None) -> None:
     """Add the run's cells to ``nb`` (an nbformat v4 notebook): at its end, or from index
-    ``at`` (the place of the run it replaces)."""
+    ``at`` (the place of the run it replaces). ``follows``: a follow-up's ``Run.follows``
+    (a lean trace refers to the earlier messages, trace/lean.py)."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
     run_id = record.get("run_id") or ""
@@ -62,7 +64,11 @@ def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli"
     outputs = [new_output("stream", name="stderr", text="".join(f"{n}\n" for n in notes))] if notes else []
     task_cell = new_code_cell(task_source(task), outputs=outputs)
     if record.get("trace"):
-        task_cell.metadata[CELL_KEY] = record["trace"]
+        from ..trace.lean import keep_texts, pack  # hashlib only: the command stays light
+
+        trace, texts = pack(record["trace"], follows)
+        task_cell.metadata[CELL_KEY] = trace
+        keep_texts(nb.metadata, texts)
     cells = [task_cell]
     for event in events:
         if event["type"] != "observation":
