@@ -8,8 +8,12 @@ every follow-up. Where a trace is kept in a notebook's metadata:
   messages are those of the conversation's previous run (whose trace may refer further
   back), and ``messages`` holds only the rest;
 - its long message texts go to the notebook's table ``metadata.codeact_texts``
-  (``{sha256 prefix: text}``) and the message holds ``{"role", "ref"}`` instead of
-  ``content``: a text is stored once however many traces send it.
+  (``{sha256 prefix: text}``) in pieces, and the message holds ``{"role", "parts"}``
+  instead of ``content``: each part a piece's ``{"ref": key}`` or a short text, joined they
+  are the content. Pieces end at blank lines chosen by their content's hash (as
+  content-defined chunking does), so the notebook context of the next run, which holds
+  mostly the same cells, shares most of its pieces: a piece is stored once however many
+  traces send it.
 
 ``traces_in`` (stored.py) puts everything back, so replay and verify read whole traces.
 Each trace still holds its own task's messages, steps and answer, so replay and verify
@@ -19,9 +23,12 @@ output (no extension) stays whole: it has no notebook metadata to lean on.
 from __future__ import annotations
 
 import hashlib
+import re
 
 TEXTS_KEY = "codeact_texts"  # the notebook's metadata key
 MIN_SHARED = 200  # characters: shorter messages stay in the trace (a reference costs ~40)
+MIN_PIECE = 64  # characters: a shorter piece stays in the message as text
+_BLOCK_END = re.compile(r"(?<=\n\n)")
 
 
 def text_key(text: str) -> str:
@@ -44,9 +51,15 @@ def pack(trace: dict, follows: tuple[str, list[dict]] | None = None) -> tuple[di
     for message in messages:
         content = message.get("content")
         if isinstance(content, str) and len(content) >= MIN_SHARED:
-            key = text_key(content)
-            texts[key] = content
-            packed.append({"role": message.get("role"), "ref": key})
+            parts: list = []
+            for piece in _pieces(content):
+                if len(piece) < MIN_PIECE:
+                    parts.append(piece)
+                else:
+                    key = text_key(piece)
+                    texts[key] = piece
+                    parts.append({"ref": key})
+            packed.append({"role": message.get("role"), "parts": parts})
         else:
             packed.append(message)
     lean = {key: value for key, value in trace.items() if key != "messages"}
@@ -83,19 +96,37 @@ def unpack_all(traces: list[dict], texts: dict | None) -> list[dict]:
     return [whole(t) for t in traces]
 
 
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after blank lines where the block's hash says so (1 in 4): the cuts
+    depend on the content only, so the same cells make the same pieces in any run."""
+    pieces, current = [], ""
+    for block in _BLOCK_END.split(text):
+        current += block
+        if block and hashlib.sha256(block.encode("utf-8", "surrogatepass")).digest()[0] % 4 == 0:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
 def unpack(trace: dict, texts: dict | None) -> dict:
     """The trace with references replaced by their texts (a missing one reads as such)."""
     messages = trace.get("messages")
-    if not isinstance(messages, list) or not any(isinstance(m, dict) and "ref" in m for m in messages):
+    if not isinstance(messages, list) or not any(isinstance(m, dict) and "parts" in m for m in messages):
         return trace
     texts = texts if isinstance(texts, dict) else {}
+
+    def text(part) -> str:
+        if isinstance(part, str):
+            return part
+        found = texts.get(part.get("ref")) if isinstance(part, dict) else None
+        return found if isinstance(found, str) else f"[text {part} is missing from the notebook's {TEXTS_KEY}]"
+
     whole = []
     for message in messages:
-        if isinstance(message, dict) and "ref" in message:
-            text = texts.get(message["ref"])
-            whole.append({"role": message.get("role"),
-                          "content": text if isinstance(text, str) else
-                          f"[text {message['ref']} is missing from the notebook's {TEXTS_KEY}]"})
+        if isinstance(message, dict) and isinstance(message.get("parts"), list):
+            whole.append({"role": message.get("role"), "content": "".join(text(p) for p in message["parts"])})
         else:
             whole.append(message)
     return {**trace, "messages": whole}
