@@ -252,6 +252,8 @@ def test_a_backend_error_is_shown_in_the_panel(lab, page):
     run.wait_for(timeout=60_000)
     assert "Replay file not found" in run.locator(".jp-codeact-error").inner_text()
     assert len(lab.cells(page)) == 1  # nothing inserted
+    # It changed nothing: nothing to undo or verify.
+    assert run.locator(".jp-codeact-undo").count() == 0 and run.locator(".jp-codeact-verify").count() == 0
     lab.screenshot(page, "panel-backend-error.png")
 
 
