@@ -157,15 +157,16 @@ class CodeActLoop:
     def stopped(self) -> TurnStats | None:
         """The user stopped the task while the model was writing: what it wrote so far is
         kept as its reply, exactly as it streamed (nothing of ours is added to it), and the
-        turn is counted with the tokens it generated. Returns that turn's figures."""
+        turn is counted with what it generated. Returns that turn's figures."""
         partial, self._partial = self._partial, None
         if partial is None:
             return None
         text = "".join(partial)
         if text:
             self.run.messages.append({"role": "assistant", "content": self.redact(text)})
-        stats = TurnStats(self._turn, None, None, self.backend.count_tokens(text) if text else 0,
-                          None, "cancelled")
+        # The pieces it streamed, a token each for llama.cpp and most servers: asking the
+        # backend to count would wait on a model host that is still winding down.
+        stats = TurnStats(self._turn, None, None, len([p for p in partial if p]), None, "cancelled")
         self.run.stats.append(stats)
         return stats
 
