@@ -34,3 +34,7 @@ def unload_model() -> bool:
 
 def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "codeact-jupyter"}]
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "codeact_jupyter.lab.server"}]

@@ -14,6 +14,8 @@ import nbformat
 import pytest
 from chat_server import ChatServer
 
+from codeact_jupyter.trace.stored import traces_in
+
 
 
 def codeact(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -56,7 +58,8 @@ def test_run_writes_the_notebook_with_step_answer_and_trace(tmp_path, notebook, 
     assert trace["format"] == "codeact-jupyter trace" and trace["done_reason"] == "answered"
     assert trace["steps"][0]["code"] == "total = sum(prices)\nprint('total is', total)"
     assert trace["steps"][0]["observation"] == "Observation:\ntotal is 60\n[defined: total (int)]"
-    # The model saw the notebook's cells, the failure included.
+    # The model saw the notebook's cells, the failure included (the trace read back whole).
+    trace = traces_in(nb)[0].trace
     assert "1 / 0" in trace["messages"][1]["content"] and "ZeroDivisionError" in trace["messages"][1]["content"]
     assert step.source == "total = sum(prices)\nprint('total is', total)"
     assert step.outputs[0].text == "total is 60\n"

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from codeact_jupyter.cli.action_modes import parse_action, step_code
+from codeact_jupyter.trace.stored import traces_in
 
 TOOLS = ["get_price", "exchange_rate"]
 
@@ -45,7 +46,7 @@ def test_the_oracle_scores_100_in_json_mode_and_code_never_runs_in_text_mode(tmp
     assert oracle.returncode == 0, oracle.stderr
     assert "Success: 2/2 = 100.0%" in oracle.stdout
     nb = nbformat.read(tmp_path / "json" / "notebooks" / "tools-basket-eur-r1.ipynb", as_version=4)
-    trace = next(c.metadata["codeact_trace"] for c in nb.cells if "codeact_trace" in c.metadata)
+    trace = traces_in(nb)[0].trace  # whole: lean storage put back (trace/lean.py)
     assert trace["messages"][0]["content"].startswith("You solve the user's task with the tools below.")
     assert "- get_price(item): Unit price of a catalogue item in US dollars" in trace["messages"][0]["content"]
     assert trace["messages"][2]["content"] == '{"tool": "get_price", "args": ["hammer"]}'  # the model's own action

@@ -117,8 +117,8 @@ STEPS = [
      DIVERGED + "failed with NameError: name 'prices' is not defined. The recording had `prices` "
      "defined before this step: run the notebook's earlier cells first. " + AFTER, None),
     ("any other error", "1 / 0", "ok",
-     DIVERGED + "failed with ZeroDivisionError: division by zero. The step's traceback is shown "
-     "above. " + AFTER, None),
+     DIVERGED + "failed with ZeroDivisionError: division by zero. The step's traceback is in its "
+     "output. " + AFTER, None),
     ("too slow", "import time\ntime.sleep(30)", "ok",
      DIVERGED + "ran past the time limit and was stopped. " + AFTER, None),
     ("failed then, succeeds now", "x = 1", "error", None,

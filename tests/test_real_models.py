@@ -192,7 +192,9 @@ def test_stop_during_a_real_generation_returns_at_once_and_keeps_the_cache(files
         assert reply["content"]["status"] in {"ok", "aborted"}
         run = run_json(kc, REPORT)
         assert run["done"] == "stopped"
-        # The next turn with the same transcript reads the prompt from the host's cache.
+        # The next turn with the same transcript reads the prompt from the host's cache. The
+        # transcript keeps the stopped reply as it streamed (which the cache holds too), so
+        # only the chat template's framing after it is new.
         usage = run_json(kc, (
             "import json, codeact_jupyter\n"
             "from codeact_jupyter.backends import BackendConfig, create_backend\n"
@@ -200,7 +202,7 @@ def test_stop_during_a_real_generation_returns_at_once_and_keeps_the_cache(files
             "''.join(b.stream(codeact_jupyter.last_run().messages, []))\n"
             "u = b.last_usage\n"
             "print(json.dumps({'prompt': u.prompt_tokens, 'evaluated': u.evaluated_tokens}))"))
-        assert usage["prompt"] > 50 and usage["evaluated"] == 1, usage
+        assert usage["prompt"] > 50 and usage["evaluated"] <= 8, usage
 
 
 def test_a_model_process_killed_mid_generation_costs_no_variable(files, tmp_path):

@@ -23,6 +23,10 @@ from .transcript_fit import follow_up_message
 _TASK_CELL = re.compile(r"^\s*%%?codeact\b|_magic\(\s*['\"]codeact['\"]")
 _ACTIVE = " (active cell)"
 NO_CONVERSATION = "There is no earlier conversation in this kernel to continue: this task starts a new one."
+# Said in our own words, in the follow-up's user message: the model's own messages hold only
+# what it wrote (a reply cut by Stop is kept as it streamed).
+STOPPED_NOTE = ("The user stopped the previous task before it finished: your last reply is cut "
+                "where they stopped it, or missing if you had not begun one.")
 UNKNOWN_CONVERSATION = ("That conversation is not in this kernel any more (was the kernel restarted?): "
                         "this task starts a new one.")
 
@@ -42,6 +46,7 @@ class Conversation:
     messages: list[dict] = field(default_factory=list)  # the transcript as last sent
     run_ids: list[str] = field(default_factory=list)
     seen: Seen = field(default_factory=Seen)
+    stopped: bool = False  # the last task was stopped by the user
 
 
 _conversations: dict[str, Conversation] = {}
@@ -85,7 +90,7 @@ def forget_conversations() -> None:
 
 
 def record_task(conversation: Conversation, run_id: str, messages: list[dict],
-                cells: list[str], variables: list[str], codes: list[str]) -> None:
+                cells: list[str], variables: list[str], codes: list[str], stopped: bool = False) -> None:
     """After a task: its transcript is the conversation's, and what the notebook holds now
     (its cells, variables and the steps the model ran) counts as seen."""
     global _last_id
@@ -93,6 +98,7 @@ def record_task(conversation: Conversation, run_id: str, messages: list[dict],
         return
     conversation.messages = [dict(m) for m in messages]
     conversation.run_ids.append(run_id)
+    conversation.stopped = stopped
     seen = conversation.seen  # what the model was shown, over the whole conversation: a task
     seen.cells |= {_plain(c) for c in cells}  # that shares less (--context none) forgets nothing
     seen.variables |= set(variables)
@@ -108,11 +114,13 @@ def continuation(conversation: Conversation, cells: list[tuple[str, str]], varia
     notebook order; ``present``: the names the kernel holds now (None: not said)."""
     previous = [dict(m) for m in conversation.messages]
     if previous and previous[-1].get("role") != "assistant":
-        # Chat templates want turns to alternate; the model never read this last message,
-        # so adding a reply here costs the cache nothing.
-        previous.append({"role": "assistant", "content": "[The task ended before an answer.]"})
+        # Chat templates want turns to alternate. The model wrote nothing here (stopped
+        # before it began, or during a step), so its turn is empty: no words of ours in it.
+        previous.append({"role": "assistant", "content": ""})
     changes = describe_changes(conversation.seen, cells, variables, budget_tokens, count_tokens,
                                present, cells_shared)
+    if conversation.stopped:
+        changes = f"{STOPPED_NOTE}\n\n{changes}"
     return previous + [{"role": "user", "content": follow_up_message(changes, task)}]
 
 

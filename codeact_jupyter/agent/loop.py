@@ -75,6 +75,8 @@ class CodeActLoop:
         # would end the reply); for others it is dropped once it has cut a reply's thinking.
         self.stop = [s for s in STOP if not (self.profile.thinks and s == EXECUTE_CLOSE)]
         self.stop += [s for s in self.profile.stop if s not in self.stop]
+        self._partial: list[str] | None = None  # the reply being streamed, while it streams
+        self._turn = 0
 
     def _count_tokens(self, text: str) -> int:
         if text not in self._token_counts:
@@ -181,6 +183,7 @@ class CodeActLoop:
         """Stream one reply; returns it as ``Generated``."""
         chunks: list[str] = []
         thinking: list[str] = []
+        self._partial, self._turn = chunks, turn
         calls: list[tools.ToolCall] = []
         for chunk in self.backend.stream(self.run.messages, self.stop, **tools.declared(self.settings.actions, self.backend)):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
@@ -193,6 +196,7 @@ class CodeActLoop:
             else:
                 chunks.append(chunk)
                 yield TextDelta(chunk)
+        self._partial = None
         usage = self.backend.last_usage
         if usage is not None:
             stats = TurnStats(turn, usage.prompt_tokens, usage.evaluated_tokens,
@@ -255,6 +259,22 @@ class CodeActLoop:
         if images:
             self.run.messages.append(tools.images_turn(images))
         return stopped
+
+    def stopped(self) -> TurnStats | None:
+        """The user stopped the task while the model was writing: what it wrote so far is
+        kept as its reply, exactly as it streamed (nothing of ours is added to it), and the
+        turn is counted with what it generated. Returns that turn's figures."""
+        partial, self._partial = self._partial, None
+        if partial is None:
+            return None
+        text = "".join(partial)
+        if text:
+            self.run.messages.append({"role": "assistant", "content": self.redact_code(text)})
+        # The pieces it streamed, a token each for llama.cpp and most servers: asking the
+        # backend to count would wait on a model host that is still winding down.
+        stats = TurnStats(self._turn, None, None, len([p for p in partial if p]), None, "cancelled")
+        self.run.stats.append(stats)
+        return stats
 
     def _step(self, code: str, thought: str, message=None):
         """Run (or skip) one step; returns True when the user stopped the task. ``message``

@@ -45,6 +45,9 @@ class Run:
     # For the trace (trace.py): the settings without keys, and when it ran.
     settings: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    # A follow-up: the conversation's previous run and the messages it ended with, which
+    # begin this run's; a stored trace refers to them instead of copying (trace/lean.py).
+    follows: tuple[str, list[dict]] | None = field(default=None, repr=False, compare=False)
 
     def redacted_counts(self) -> dict[str, int]:
         """How many distinct secret values were withheld from the model, by what they were

@@ -102,7 +102,8 @@ def _record(source: NotebookSource, run: Run, thread, settings: TaskSettings) ->
         log.warning("codeact: could not note what the model saw of the notebook", exc_info=True)
         cells, variables = [], []
     record_task(thread, run.run_id, run.messages, cells, variables,
-                [step.code for step in run.steps] + [run.answer or ""])  # step and answer cells
+                [step.code for step in run.steps] + [run.answer or ""],  # step and answer cells
+                stopped=run.done_reason == "stopped")
 
 
 def record_run(run: Run, sinks: list[Sink]) -> None:
@@ -139,7 +140,7 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
             log.warning("codeact: could not keep the run's undo record", exc_info=True)
             return []
 
-    events = None
+    events = loop = None
     tracker = RunTracker(shell, run.run_id, run.task, depth=settings.undo_depth,
                          memory_mb=settings.undo_memory)  # for undo
     executor = KernelExecutor(shell, keep_chars=settings.observation_limit, watcher=tracker)
@@ -153,6 +154,8 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
             confirm = ask_in_kernel
         loop = CodeActLoop(backend, executor, settings, run, confirm=confirm, redactor=redactor)
         if thread.messages:  # a follow-up: what changed since, then the task
+            if thread.run_ids:
+                run.follows = (thread.run_ids[-1], thread.messages)
             cells, variables = shared_for_follow_up(source, settings.context, settings.context_exclude,
                                                     redactor.withholds)
             loop.continue_messages(continuation(
@@ -170,9 +173,12 @@ def _run(source: NotebookSource, run: Run, settings: TaskSettings, sinks: list[S
     except KeyboardInterrupt:
         if events is not None:
             events.close()
+        stats = loop.stopped() if loop is not None else None  # what streamed is kept as it was
+        if stats is not None:
+            emit(stats)
         run.done_reason = "stopped"
         emit(Notice(STOPPED))
-        emit(Done(reason="stopped", turns=_turns(run)))
+        emit(Done(reason="stopped", turns=max(_turns(run), stats.turn if stats else 0)))
     except TaskError as exc:  # raised before the loop began (or by confirm): a backend, a setting
         run.done_reason, run.error = "error", str(exc)
         if run.redactor is None:  # the redaction settings were refused: keep no unmasked text

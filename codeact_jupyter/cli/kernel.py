@@ -95,16 +95,18 @@ class HeadlessKernel:
         if self.km is not None:
             await self.km.interrupt_kernel()
 
-    async def run_cells(self, nb, on_failure: Callable[[CellFailure], None] | None = None) -> None:
-        """Run the notebook's code cells in order, recording their outputs in ``nb``; a cell
-        that fails is recorded too and the rest still run (the task may be about it)."""
+    async def run_cells(self, nb, on_failure: Callable[[CellFailure], None] | None = None,
+                        skip: set[int] = frozenset()) -> None:
+        """Run the notebook's code cells in order (but those whose index is in ``skip``),
+        recording their outputs in ``nb``; a cell that fails is recorded too and the rest
+        still run (the task may be about it)."""
         from nbclient import NotebookClient
 
         client = NotebookClient(nb, km=self.km, allow_errors=True, timeout=None,
                                 resources={"metadata": {"path": self.cwd}})
         client.kc = self.kc
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
+            if cell.cell_type != "code" or not cell.source.strip() or index in skip:
                 continue
             await client.async_execute_cell(cell, index)
             error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)

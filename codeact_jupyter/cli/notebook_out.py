@@ -6,6 +6,7 @@ the task cell's metadata (key ``codeact_trace``, as for a magic run: docs/trace.
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 
 CELL_KEY = "codeact_trace"  # trace.CELL_KEY; not imported: the command never loads the runner
 MAX_ANSWER = 2000  # in the history entry, as the extension keeps it
@@ -17,8 +18,44 @@ def task_source(task: str) -> str:
     return f"%%codeact {first}" + (f"\n{rest}" if rest else "")
 
 
-def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli") -> None:
-    """Append the run's cells to ``nb`` (an nbformat v4 notebook)."""
+@dataclass(frozen=True)
+class Replaced:
+    """The cells of an earlier run of the task that a run asked again (``--again``) replaces:
+    its task cell, and its step and answer cells as the run left them (a cell edited since
+    stays, as undo keeps it)."""
+
+    indices: list[int]
+    position: int  # the task cell's index: where the new run goes
+
+    def remove_from(self, nb) -> int:
+        for index in sorted(self.indices, reverse=True):
+            del nb.cells[index]
+        return self.position
+
+
+def replaced_cells(nb, recorded) -> Replaced:
+    """``recorded``: a ``trace.rerun.Recorded`` of a task cell of ``nb``."""
+    run_id, trace = recorded.run_id, recorded.trace
+    codes = {s.get("step"): s.get("code") for s in trace.get("steps") or []}
+    indices = []
+    for index, cell in enumerate(nb.cells):
+        mark = cell.metadata.get("codeact") or {}
+        if (cell.metadata.get(CELL_KEY) or {}).get("run_id") == run_id:
+            indices.append(index)
+        elif mark.get("run_id") != run_id:
+            continue
+        elif mark.get("step") is not None and cell.source == codes.get(mark["step"]):
+            indices.append(index)
+        elif mark.get("role") == "answer" and cell.source.startswith(trace.get("answer") or "\0"):
+            indices.append(index)
+    return Replaced(indices, min(indices) if indices else len(nb.cells))
+
+
+def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli", at: int | None = None,
+            follows: tuple[str, list[dict]] | None = None) -> None:
+    """Add the run's cells to ``nb`` (an nbformat v4 notebook): at its end, or from index
+    ``at`` (the place of the run it replaces). ``follows``: a follow-up's ``Run.follows``
+    (a lean trace refers to the earlier messages, trace/lean.py)."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
     run_id = record.get("run_id") or ""
@@ -27,19 +64,25 @@ def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli"
     outputs = [new_output("stream", name="stderr", text="".join(f"{n}\n" for n in notes))] if notes else []
     task_cell = new_code_cell(task_source(task), outputs=outputs)
     if record.get("trace"):
-        task_cell.metadata[CELL_KEY] = record["trace"]
-    nb.cells.append(task_cell)
+        from ..trace.lean import keep_texts, pack  # hashlib only: the command stays light
+
+        trace, texts = pack(record["trace"], follows)
+        task_cell.metadata[CELL_KEY] = trace
+        keep_texts(nb.metadata, texts)
+    cells = [task_cell]
     for event in events:
         if event["type"] != "observation":
             continue
         cell = new_code_cell(event["code"], execution_count=event.get("execution_count"))
         cell.outputs = [_output(o) for o in event.get("outputs") or []]
         cell.metadata["codeact"] = {"run_id": run_id, "step": event["step"], "status": event["status"]}
-        nb.cells.append(cell)
+        cells.append(cell)
     answer = record.get("answer")
     if answer is not None:
         text = answer + ("\n\n*(The answer was cut at the token limit.)*" if record.get("answer_cut") else "")
-        nb.cells.append(new_markdown_cell(text, metadata={"codeact": {"run_id": run_id, "role": "answer"}}))
+        cells.append(new_markdown_cell(text, metadata={"codeact": {"run_id": run_id, "role": "answer"}}))
+    at = len(nb.cells) if at is None else at
+    nb.cells[at:at] = cells
     _remember(nb, task, record, origin)
 
 

@@ -1,6 +1,8 @@
 """``codeact run NOTEBOOK TASK``: the notebook's cells run in a fresh kernel, then the task
 with the magic's loop, in that kernel; the notebook is written with the task cell, a cell
-per step, the answer cell and the run's trace. The answer goes to stdout, progress to
+per step, the answer cell and the run's trace. Runs the notebook already holds reproduce
+from their record without the model (trace/rerun.py), this task's own included: ``--again``
+asks the model again, and the new run takes the old run's place. The answer goes to stdout, progress to
 stderr. Exit status: 0 the task ended with an answer; 1 it did not (turn limit, replay out
 of replies, a backend error; the reason is on stderr); 2 bad usage; 130 stopped (Ctrl-C).
 """
@@ -23,6 +25,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("task", help="what to do; - reads it from stdin")
     p.add_argument("-o", "--output", help="where to write the notebook (default: NOTEBOOK with "
                    "-codeact before .ipynb, beside it); may be NOTEBOOK itself")
+    p.add_argument("--again", action="store_true", help="ask the model again when the notebook "
+                   "already holds a run of this task (a report that wants a fresh answer each "
+                   "time): the new run replaces the old run's cells, keeping those edited since")
     add_model_options(p)
     return p
 
@@ -46,12 +51,22 @@ def main(argv: list[str]) -> int:
     if problem:  # said before anything runs: the task's work must have somewhere to go
         return _usage(problem)
     args.kernel = args.kernel or notebook_kernel(nb)
-    outcome, stopped = _run(nb, task.strip(), args, str(source.resolve().parent))
+    from ..trace.rerun import recorded_run
+    from .notebook_out import add_run, replaced_cells
+
+    recorded = recorded_run(nb, task.strip())
+    replacing = replaced_cells(nb, recorded) if recorded is not None and args.again else None
+    outcome, stopped = _run(nb, task.strip(), args, source.resolve(),
+                            skip=set(replacing.indices) if replacing else set(),
+                            ask=recorded is None or args.again)
     if outcome is None:
         return EXIT_STOPPED
-    from .notebook_out import add_run
-
-    add_run(nb, task.strip(), outcome.events, outcome.record)
+    if outcome.record.get("reproduced"):
+        sys.stderr.write(f"codeact: the notebook holds this task's run {recorded.run_id}; its cells ran "
+                         "again and the model was not asked (--again asks it).\n")
+    else:
+        at = replacing.remove_from(nb) if replacing else None
+        add_run(nb, task.strip(), outcome.events, outcome.record, at=at)
     _write_whole(nb, output)
     sys.stderr.write(f"codeact: wrote {output}\n")
     if outcome.answered:
@@ -61,13 +76,17 @@ def main(argv: list[str]) -> int:
     return EXIT_STOPPED if stopped or outcome.record.get("done_reason") == "stopped" else EXIT_NO_ANSWER
 
 
-def _run(nb, task: str, args, cwd: str):
+def _run(nb, task: str, args, source: Path, skip: set[int], ask: bool):
     """Run it; Ctrl-C once stops the task (the kernel is interrupted, what ran is kept and
-    written), twice gives up at once. Returns (outcome or None, whether Ctrl-C was pressed)."""
+    written), twice gives up at once. Returns (outcome or None, whether Ctrl-C was pressed).
+    The kernel's session names the notebook, so its task cells find their runs' records;
+    cells in ``skip`` (a run being replaced) do not run; ``ask`` False: the notebook's
+    record of this task is its outcome (trace/rerun.py)."""
     import asyncio
+    import os
     import signal
 
-    from .headless import run_task
+    from .headless import TaskOutcome, run_task
     from .kernel import HeadlessKernel
     from .progress import Lines, RunProgress
 
@@ -76,7 +95,8 @@ def _run(nb, task: str, args, cwd: str):
     presses = []
 
     async def go():
-        async with HeadlessKernel(cwd, args.kernel) as kernel:
+        env = dict(os.environ, JPY_SESSION_NAME=str(source))
+        async with HeadlessKernel(str(source.parent), args.kernel, env=env) as kernel:
             loop = asyncio.get_running_loop()
             main_task = asyncio.current_task()
 
@@ -91,9 +111,11 @@ def _run(nb, task: str, args, cwd: str):
             loop.add_signal_handler(signal.SIGINT, on_sigint)
             try:
                 await kernel.run_cells(nb, lambda f: lines.line(
-                    f"cell {f.index + 1} raised {f.error} (the task still runs)"))
+                    f"cell {f.index + 1} raised {f.error} (the task still runs)"), skip=skip)
                 if presses:  # stopped while the notebook's own cells ran: no task
                     raise asyncio.CancelledError
+                if not ask:
+                    return TaskOutcome(reproduced_record(nb, task))
                 return await run_task(kernel, task, settings_of(args), progress)
             finally:
                 loop.remove_signal_handler(signal.SIGINT)
@@ -135,6 +157,16 @@ def _write_whole(nb, output: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def reproduced_record(nb, task: str) -> dict:
+    """The outcome of a task the notebook already holds, from its record."""
+    from ..trace.rerun import recorded_run
+
+    trace = recorded_run(nb, task).trace
+    return {"run_id": trace.get("run_id"), "answer": trace.get("answer"),
+            "answer_cut": trace.get("answer_cut"), "done_reason": trace.get("done_reason"),
+            "error": trace.get("error"), "trace": trace, "reproduced": True}
 
 
 def notebook_kernel(nb) -> str | None:

@@ -88,14 +88,18 @@ class LabBridge:
     def record_run(self, run) -> None:
         """At the end of the run (runner.record_run): its trace, in a message of its own
         after the events, ``{run_id, origin, cell_id, "events": [], "trace": {...}}``; the
-        extension writes it into the task cell's metadata (magic) or the notebook's (panel)."""
+        extension writes it into the task cell's metadata (magic) or the notebook's (panel).
+        The trace is lean (trace/lean.py): its long message texts come as ``"texts"``, which
+        the extension adds to the notebook's table, each stored once."""
         if self._closed or self._broken:
             return
         from ..trace.build import run_trace
+        from ..trace.lean import pack
 
         self._flush()  # the events first
         if not self._broken:
-            self._send({"events": [], "trace": run_trace(run)})
+            trace, texts = pack(run_trace(run), run.follows)
+            self._send({"events": [], "trace": trace, "texts": texts})
 
     def close(self) -> None:
         if self._closed:

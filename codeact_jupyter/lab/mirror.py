@@ -13,7 +13,10 @@ nbclient, a terminal), the magic's own output stays complete and no comm is open
 An announcement may carry the notebook document as the user sees it (version 2:
 ``{"notebook": {...}, "cell_id": str, "task_cell": int}``): the task that cell starts then
 reads the document (outputs with printed text, Markdown) instead of the kernel's history.
-It is kept for that cell only, and taken once.
+It is kept for that cell only, and taken once. Every announcement of a task cell also
+carries the notebook's record of its runs (``{"record": {"cell_id", "cells"}}``: marks and
+trace ids, no outputs; Run All included), which tells re-running the notebook from asking
+again (trace/rerun.py); also taken once.
 """
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ log = logging.getLogger(__name__)
 _sessions: set[str] = set()
 # The document announced with a task cell, by (session, cell id).
 _documents: dict[tuple[str, str], dict] = {}
+# The record announced with a task cell, by (session, cell id).
+_records: dict[tuple[str, str], dict] = {}
 MAX_DOCUMENTS = 8  # a few cells scheduled at once (Run All); older ones are dropped
+MAX_RECORDS = 64  # Run All schedules every task cell at once
 
 
 def listen_for_mirrors() -> bool:
@@ -53,7 +59,9 @@ def _on_announce(comm, msg: dict) -> None:
     session = (msg.get("header") or {}).get("session")
     if isinstance(session, str) and session:
         _sessions.add(session)
-        _keep_document(session, ((msg.get("content") or {}).get("data")) or {})
+        data = ((msg.get("content") or {}).get("data")) or {}
+        _keep_document(session, data)
+        _keep_record(session, data.get("record"))
     comm.close()  # the announcement is all there is to say
 
 
@@ -65,11 +73,39 @@ def _keep_document(session: str, data: dict) -> None:
     cells = list(notebook["cells"])
     left_out = notebook.get("left_out")  # the oldest cells the browser left out for size
     task_cell -= left_out if isinstance(left_out, int) and left_out > 0 else 0
+    task_cell_json = None
     if 0 <= task_cell < len(cells):
-        del cells[task_cell]  # the task's own cell is not context
-    _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None}
+        # The task's own cell is not context; it is kept aside for its run's record (trace/rerun.py).
+        task_cell_json = cells.pop(task_cell)
+    _documents[(session, cell_id)] = {**notebook, "cells": cells, "active_cell": None,
+                                      "task_cell_json": task_cell_json}
     while len(_documents) > MAX_DOCUMENTS:
         del _documents[next(iter(_documents))]
+
+
+def _keep_record(session: str, record) -> None:
+    if not (isinstance(record, dict) and isinstance(record.get("cell_id"), str)
+            and isinstance(record.get("cells"), list)):
+        return
+    _records[(session, record["cell_id"])] = {"cells": record["cells"]}
+    while len(_records) > MAX_RECORDS:
+        del _records[next(iter(_records))]
+
+
+def announced_record() -> dict | None:
+    """The notebook's record of its runs (a notebook of marks and trace ids) that the
+    requesting window sent before the cell being executed; None without the extension."""
+    key = _request_key()
+    return _records.pop(key, None) if key else None
+
+
+def _request_key() -> tuple[str, str] | None:
+    from .bridge import executing_cell_id, parent_request
+
+    header = parent_request().get("header")
+    session = header.get("session") if isinstance(header, dict) else None
+    cell_id = executing_cell_id()
+    return (session, cell_id) if isinstance(session, str) and cell_id is not None else None
 
 
 def announced_notebook() -> dict | None:
@@ -88,6 +124,7 @@ def announced_notebook() -> dict | None:
 def forget_mirrors() -> None:
     _sessions.clear()
     _documents.clear()
+    _records.clear()
 
 
 def mirror_listening() -> bool:

@@ -155,6 +155,9 @@ class CodeActMagics(Magics):
     @argument("--continue", "-c", dest="follow_up", action="store_true", default=None,
               help="Continue this kernel's last conversation (the model sees the earlier tasks "
               "and what changed since); without it a task starts a new one.")
+    @argument("--again", action="store_true", default=None, help="Ask the model again though "
+              "the notebook holds this task's run (without it, an unchanged task cell whose run is "
+              "recorded reproduces that run and asks nothing).")
     @argument("task", nargs="*", help="What to do, after the options (`--` ends them); "
               "the cell body continues it. Sent as written: no $name or {expr} expansion.")
     @no_var_expand
@@ -168,7 +171,7 @@ class CodeActMagics(Magics):
             %codeact --model "my replies.json" -- -5 plus 3?
         """
         from ..agent.task import run_task, task_running
-        from ..lab.mirror import announced_notebook
+        from ..lab.mirror import announced_notebook, announced_record
         from .commands import find_command
         from .views import task_views
 
@@ -189,12 +192,20 @@ class CodeActMagics(Magics):
             raise UsageError("Say what to do, e.g. `%%codeact load data.csv and plot the sales` "
                              "(see %%codeact? for options).")
         overrides = {k: v for k, v in vars(args).items()
-                     if v is not None and k not in ("task", "follow_up")}
+                     if v is not None and k not in ("task", "follow_up", "again")}
+        document, record = announced_notebook(), announced_record()
+        if not args.again:
+            written = f"%%codeact {line}\n{cell}" if cell is not None else f"%codeact {line}"
+            recorded = recorded_run_of(self.shell, task, record, written)
+            if recorded is not None:  # re-running the notebook: the record is the run
+                from .reproduce import reproduce
+
+                return reproduce(self.shell, recorded)
         settings = self.resolve(overrides)
         views = task_views(self.shell)  # the cell's display, and JupyterLab's mirror
         try:
             run_task(self.shell, task, settings, views.sinks, errors=self.error_log.errors,
-                     history_end=self.error_log.history_end, notebook=announced_notebook(),
+                     history_end=self.error_log.history_end, notebook=document,
                      conversation="last" if args.follow_up else None)
         finally:
             views.close()
@@ -207,6 +218,21 @@ class CodeActMagics(Magics):
             return resolve_task_settings(self, overrides)
         except SettingsError as exc:
             raise UsageError(str(exc)) from None
+
+
+def recorded_run_of(shell, task: str, document: dict | None, written: str):
+    """The notebook's record of this cell's run (trace/rerun.py), or None: ask the model.
+    ``document``: the record the browser sent (lab/mirror.py), where it sent one."""
+    from ..lab.bridge import executing_cell_id, parent_request
+    from ..trace.rerun import find_recorded
+
+    try:
+        content = parent_request().get("content") or {}
+        headless = type(shell).__name__ == "ZMQInteractiveShell" and content.get("allow_stdin") is False
+        return find_recorded(task, executing_cell_id(), document, getattr(shell, "user_ns", None), headless,
+                             written=written)
+    except Exception:  # a notebook we cannot read is no record; the task runs as asked
+        return None
 
 
 def task_config(shell) -> "CodeActMagics":

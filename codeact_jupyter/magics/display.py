@@ -29,6 +29,8 @@ GROW_MIN = 64
 # (every Jupyter front end renders the Markdown).
 PLAIN_LIMIT = 2000
 
+ANSWER_POINTER = "*The answer is in the Markdown cell below, after the steps.*"
+
 STEP_STATUS = {"ok": "done", "error": "raised an error",
                "timeout": "ran past the time limit and was stopped", "skipped": "skipped",
                "interrupted": "interrupted"}
@@ -144,7 +146,9 @@ class RichDisplay:
                         self._note(note)
                 self._figure_descriptions(event)
         elif isinstance(event, Answer):
-            self.text = event.text
+            # Compact: the answer lives once, in its Markdown cell (the extension inserts it
+            # after the steps, below this cell); the streamed copy here becomes a pointer.
+            self.text = ANSWER_POINTER if self.compact else event.text
             self._stream()
         elif isinstance(event, TurnStats):
             self._note(stats_line(event))

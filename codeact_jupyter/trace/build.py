@@ -18,7 +18,7 @@ from typing import Any
 
 from ..events import CodeAction, Observation
 
-VERSION = 1
+VERSION = 2  # 2: stored traces may be lean (lean.py); traces_in reads both
 FORMAT = "codeact-jupyter trace"
 # The MIME type of the display_data output that carries a trace where no extension can
 # write it into the metadata (nbclient, Notebook without the extension, VS Code).

@@ -33,7 +33,16 @@ class StoredTrace:
 
 
 def traces_in(notebook: dict) -> list[StoredTrace]:
-    """Every trace the notebook keeps, in notebook order (cells first, then panel runs)."""
+    """Every trace the notebook keeps, in notebook order (cells first, then panel runs),
+    whole: texts shared through the notebook's table (lean.py) put back."""
+    from .lean import TEXTS_KEY, unpack_all
+
+    found = _traces_in(notebook)
+    whole = unpack_all([t.trace for t in found], (notebook.get("metadata") or {}).get(TEXTS_KEY))
+    return [StoredTrace(trace, t.where, t.cell_id, t.cell_index) for trace, t in zip(whole, found)]
+
+
+def _traces_in(notebook: dict) -> list[StoredTrace]:
     found: list[StoredTrace] = []
     for index, cell in enumerate(notebook.get("cells") or []):
         cell_id = cell.get("id")

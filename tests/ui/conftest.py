@@ -181,6 +181,9 @@ def _serve(tmp_path_factory, module: str, app: str):
                f"--{app}.workspaces_dir={workspaces}",
                f"--{app}.extra_labextensions_path={extensions}",
                f"--{app}.expose_app_in_browser=True"]
+    # The server config the package installs (etc/jupyter), as a user's server reads it.
+    shipped = REPO / "jupyter-config" / "jupyter_server_config.d"
+    shutil.copytree(shipped, base / "config" / "jupyter_server_config.d")
     if app != "LabApp":
         # Notebook 7 takes an extension's metadata from the last folder that holds it, and
         # JupyterLab's server extension, loaded beside it, serves /lab/extensions/ from its

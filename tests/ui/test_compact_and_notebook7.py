@@ -7,6 +7,8 @@ import json
 
 from nbformat.v4 import new_code_cell
 
+from codeact_jupyter.magics.display import ANSWER_POINTER
+
 STEP_WITH_TABLE = [
     "Let me look.\n<execute>\nfrom IPython.display import HTML, display\nprint('printed-once')\n"
     "display(HTML('<table><tr><td>table-once</td></tr></table>'))\n</execute>",
@@ -51,8 +53,12 @@ def test_each_step_output_is_saved_once_and_the_task_cell_is_compact(lab, page):
     assert "printed-once" in json.dumps(step1["outputs"]) and "table-once" in json.dumps(step1["outputs"])
     assert step2["outputs"][-1]["ename"] == "ZeroDivisionError"
     shown = json.dumps(task["outputs"])
-    for present in ("Let me look.", "Step 1: its code", "Step 2 raised an error", "The table holds one cell."):
+    for present in ("Let me look.", "Step 1: its code", "Step 2 raised an error", ANSWER_POINTER):
         assert present in shown
+    # The answer once in the saved file's cells: its Markdown cell; the task cell points to it.
+    assert "The table holds one cell." not in shown
+    seen = [json.dumps([c["source"], c.get("outputs", [])]) for c in nb["cells"]]
+    assert sum(s.count("The table holds one cell.") for s in seen) == 1
     lab.screenshot(page, "compact-task-cell.png")
 
 

@@ -28,10 +28,15 @@ def test_a_magic_runs_trace_lands_in_the_task_cells_metadata_and_is_saved(lab, p
     saved = lab.saved_notebook(page, "traced.ipynb")
     task, step = saved["cells"][1], saved["cells"][2]
     trace = task["metadata"]["codeact_trace"]
-    assert trace["version"] == 1 and trace["run_id"] == mark(step)["run_id"]
+    assert trace["version"] == 2 and trace["run_id"] == mark(step)["run_id"]
     assert [s["code"] for s in trace["steps"]] == ["x = 6*7\nprint(x)"]
     assert trace["answer"] == "The answer is **42**."
     assert "sk-proj-Qw7Er9Ty2Ui4Op6As8Df0Gh1" not in str(trace)
+    # Lean: the long texts it sent are in the notebook's table, once, and read back whole.
+    assert "sk-proj-Qw7Er9Ty2Ui4Op6As8Df0Gh1" not in str(saved["metadata"]["codeact_texts"])
+    from codeact_jupyter.trace.stored import traces_in
+    whole = traces_in(saved)[0].trace
+    assert whole["messages"][0]["role"] == "system" and "Jupyter" in whole["messages"][0]["content"]
     # The extension keeps it in the metadata, so the task cell has no trace output.
     assert not any("application/vnd.codeact.trace+json" in o.get("data", {}) for o in task["outputs"])
     # The kernel knows its notebook (__session__): `#RUN_ID` finds the saved run there.

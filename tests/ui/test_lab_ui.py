@@ -83,8 +83,9 @@ def test_magic_steps_become_cells_below_the_task_cell(lab, page):
     assert answer_cell["cell_type"] == "markdown"
     assert text(answer_cell["source"]) == "The answer is **42**."
     assert mark(answer_cell) == {"run_id": run_id, "role": "answer"}
-    # The task cell keeps the magic's own output too (as where the extension is absent).
-    assert "The answer is **42**." in str(task["outputs"])
+    # The answer once: in its Markdown cell; the task cell points to it.
+    assert "The answer is **42**." not in str(task["outputs"])
+    assert "The answer is in the Markdown cell below" in str(task["outputs"])
     # The step cells show their prompt and output in the page.
     step_cell = page.locator(".jp-CodeCell").nth(2)
     assert step_cell.locator(".jp-InputPrompt").inner_text().strip() == f"[{step1['execution_count']}]:"
@@ -251,6 +252,8 @@ def test_a_backend_error_is_shown_in_the_panel(lab, page):
     run.wait_for(timeout=60_000)
     assert "Replay file not found" in run.locator(".jp-codeact-error").inner_text()
     assert len(lab.cells(page)) == 1  # nothing inserted
+    # It changed nothing: nothing to undo or verify.
+    assert run.locator(".jp-codeact-undo").count() == 0 and run.locator(".jp-codeact-verify").count() == 0
     lab.screenshot(page, "panel-backend-error.png")
 
 

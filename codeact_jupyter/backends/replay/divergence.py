@@ -91,4 +91,5 @@ def _hint(error: dict, bundled: bool) -> str:
         if found:
             return (f"The recording had `{found.group(1)}` defined before this step: run the "
                     "notebook's earlier cells first.")
-    return "The step's traceback is shown above."
+    # No "above": in JupyterLab the traceback is in the step's cell, below this message.
+    return "The step's traceback is in its output."

@@ -12,6 +12,8 @@
  * outputs with printed text and errors), so that the task's context is the document, as for
  * a panel task. It is bounded in size, and left out when cells above the task still wait to
  * run (Run All): their outputs would be stale, and the kernel's own history is then used.
+ * The notebook's record of its runs (`record`: marks and trace ids, no outputs) always
+ * comes, so that a task cell whose run is recorded reproduces it, Run All included.
  */
 import type { Kernel } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
@@ -22,7 +24,12 @@ import {
 } from '@jupyterlab/notebook';
 import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 
-import { INotebookDocument, notebookDocument } from './document';
+import {
+  INotebookDocument,
+  IRecordCell,
+  notebookDocument,
+  recordCells
+} from './document';
 
 export const MIRROR_TARGET = 'codeact_mirror';
 
@@ -57,7 +64,8 @@ export function announceBeforeTasks(tracker: INotebookTracker): void {
             notebook: document,
             cell_id: cell.model.id,
             task_cell: index
-          }
+          },
+          { cell_id: cell.model.id, cells: recordCells(panel) }
         );
       }
     }
@@ -73,16 +81,20 @@ export interface ITaskDocument {
 
 export function announce(
   kernel: Kernel.IKernelConnection,
-  document: ITaskDocument | null = null
+  document: ITaskDocument | null = null,
+  record: { cell_id: string; cells: IRecordCell[] } | null = null
 ): void {
   if (!kernel.handleComms) {
     return;
   }
   try {
     const comm = kernel.createComm(MIRROR_TARGET);
-    const data = document
-      ? ({ version: 2, ...document } as unknown as JSONObject)
-      : { version: 1 };
+    const data = (
+      document ? { version: 2, ...document } : { version: 1 }
+    ) as unknown as JSONObject;
+    if (record) {
+      data.record = record as unknown as JSONObject;
+    }
     comm.open(data);
   } catch (reason) {
     console.warn('codeact-jupyter: could not announce the cell mirror', reason);

@@ -15,7 +15,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { COMM_TARGET, IRunHeader, isBridgeMessage } from './events';
 import { RunModel } from './run';
-import { keepTrace, traceOf } from '../notebook/trace';
+import { keepTrace, textsOf, traceOf } from '../notebook/trace';
 
 export class CodeactBridge {
   constructor(tracker: INotebookTracker) {
@@ -103,7 +103,12 @@ export class CodeactBridge {
       }
       const trace = traceOf(data);
       if (trace) {
-        keepTrace(document.isDisposed ? null : document.model, run, trace);
+        keepTrace(
+          document.isDisposed ? null : document.model,
+          run,
+          trace,
+          textsOf(data)
+        );
       }
     };
     comm.onClose = () => run.close();

@@ -83,3 +83,49 @@ function shorten(text: string): string {
   const half = TEXT_LIMIT / 2;
   return `${text.slice(0, half)}\n[...]\n${text.slice(-half)}`;
 }
+
+/**
+ * What the kernel needs to tell re-running the notebook from asking again
+ * (codeact_jupyter/trace/rerun.py), sent with every task cell's announcement, Run All
+ * included: each cell's id and type, a step or answer cell's mark, and a task cell's trace
+ * reduced to its run id and task. No outputs: it is small whatever the notebook holds.
+ */
+export interface IRecordCell {
+  id: string;
+  cell_type: string;
+  source: string;
+  metadata: {
+    codeact?: unknown;
+    codeact_trace?: { run_id: string; task: unknown; messages: [] };
+  };
+}
+
+export function recordCells(panel: NotebookPanel): IRecordCell[] {
+  const cells: IRecordCell[] = [];
+  const model = panel.content.model;
+  for (let i = 0; model && i < model.cells.length; i++) {
+    const cell = model.cells.get(i);
+    const mark = cell.getMetadata('codeact');
+    const trace = cell.getMetadata('codeact_trace') as
+      | { run_id?: unknown; task?: unknown }
+      | undefined;
+    const record: IRecordCell = {
+      id: cell.id,
+      cell_type: cell.type,
+      source: typeof trace?.run_id === 'string' ? cell.sharedModel.getSource() : '',
+      metadata: {}
+    };
+    if (mark !== undefined) {
+      record.metadata.codeact = mark;
+    }
+    if (typeof trace?.run_id === 'string') {
+      record.metadata.codeact_trace = {
+        run_id: trace.run_id,
+        task: trace.task,
+        messages: []
+      };
+    }
+    cells.push(record);
+  }
+  return cells;
+}

@@ -6,7 +6,7 @@
  */
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import type { SharedCell } from '@jupyter/ydoc';
-import type { INotebookModel } from '@jupyterlab/notebook';
+import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 
 import type { CodeactBridge } from '../kernel/bridge';
 import type {
@@ -15,6 +15,7 @@ import type {
   ICodeAction,
   IObservation
 } from '../kernel/events';
+import { replaceEarlierRun } from './again';
 import { recordRun } from './history';
 import type { RunModel } from '../kernel/run';
 
@@ -39,6 +40,11 @@ class RunCells {
     }
     const model = context.model;
     switch (event.type) {
+      case 'task_started':
+        if (this._run.origin === 'magic' && this._run.cellId) {
+          replaceEarlierRun(model, this._run.cellId, this._run.runId);
+        }
+        break;
       case 'code_action':
         this._insertStep(model, event);
         break;
@@ -144,4 +150,36 @@ function cellIndex(model: INotebookModel, id: string): number {
 function findCell(model: INotebookModel, id: string) {
   const index = cellIndex(model, id);
   return index >= 0 ? model.cells.get(index) : null;
+}
+
+/**
+ * After a panel run, the selection goes to the run's last cell, as after running a cell,
+ * so that the next task's cells land below it and runs read in the order they ran. Left
+ * alone when the user selected another cell meanwhile: the next run then goes below it.
+ */
+export function selectRunEnd(
+  panel: NotebookPanel,
+  runId: string,
+  startCellId: string | null
+): void {
+  const notebook = panel.content;
+  const model = notebook.model;
+  if (!model || panel.isDisposed) {
+    return;
+  }
+  const activeId = notebook.activeCell?.model.id ?? null;
+  let last = -1;
+  let activeIsRuns = false;
+  for (let i = 0; i < model.cells.length; i++) {
+    const cell = model.cells.get(i);
+    const mark = cell.getMetadata('codeact') as CellMark | undefined;
+    if (mark?.run_id === runId) {
+      last = i;
+      activeIsRuns = activeIsRuns || cell.id === activeId;
+    }
+  }
+  if (last >= 0 && (activeId === startCellId || activeIsRuns)) {
+    notebook.activeCellIndex = last;
+    notebook.deselectAll();
+  }
 }

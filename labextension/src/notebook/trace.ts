@@ -11,6 +11,7 @@ import type { Origin } from '../kernel/events';
 
 export const CELL_KEY = 'codeact_trace';
 export const NOTEBOOK_KEY = 'codeact_traces';
+export const TEXTS_KEY = 'codeact_texts';
 /** Panel runs kept in the notebook's metadata; the oldest go first. */
 const MAX_NOTEBOOK_TRACES = 50;
 
@@ -32,14 +33,32 @@ export function traceOf(data: unknown): ITrace | null {
     : null;
 }
 
+/** The shared message texts a bridge message carries beside its trace. */
+export function textsOf(data: unknown): { [key: string]: string } {
+  const texts = (data as { texts?: unknown } | null)?.texts;
+  return typeof texts === 'object' && texts !== null
+    ? (texts as { [key: string]: string })
+    : {};
+}
+
 /** Writes the trace where docs/trace.md says; a task cell deleted meanwhile leaves it to the notebook. */
 export function keepTrace(
   model: INotebookModel | null,
   run: { origin: Origin; cellId: string | null },
-  trace: ITrace
+  trace: ITrace,
+  texts: { [key: string]: string } = {}
 ): void {
   if (!model) {
     return;
+  }
+  const fresh = Object.entries(texts);
+  if (fresh.length) {
+    const table = model.getMetadata(TEXTS_KEY) as
+      | { [key: string]: string }
+      | undefined;
+    if (fresh.some(([key]) => table?.[key] === undefined)) {
+      model.setMetadata(TEXTS_KEY, { ...(table ?? {}), ...texts });
+    }
   }
   if (run.origin === 'magic' && run.cellId) {
     for (let i = 0; i < model.cells.length; i++) {

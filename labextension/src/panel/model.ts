@@ -13,6 +13,7 @@ import type { CodeactBridge } from '../kernel/bridge';
 import { callKernel } from '../kernel/call';
 import { CONFIRM_PROMPT_PREFIX } from '../kernel/events';
 import { notebookDocument } from '../kernel/document';
+import { selectRunEnd } from '../notebook/cells';
 import { IHistoryEntry, readHistory } from '../notebook/history';
 import { ManifestModel } from './manifest';
 import type { RunModel } from '../kernel/run';
@@ -177,6 +178,8 @@ export class PanelModel {
       conversation: this.conversationId ?? 'new'
     };
     const activeCell = panel.content.activeCell;
+    const startCellId = activeCell?.model.id ?? null;
+    const known = new Set(this.runs.map(run => run.runId));
     const future = callKernel(
       kernel,
       'run_panel_task',
@@ -198,6 +201,12 @@ export class PanelModel {
         this._future = null;
         this._pending = null;
         this._reply = null;
+      }
+      const run = this.runs.find(
+        r => r.origin === 'panel' && !known.has(r.runId)
+      );
+      if (run) {
+        selectRunEnd(panel, run.runId, startCellId);
       }
       this.manifest.markStale();
       this._changed.emit();

@@ -74,8 +74,11 @@ export function RunView({
         {' · run '}
         <span className="jp-codeact-runId">{run.runId}</span>
       </div>
-      {undo && <UndoBar run={run} undo={undo} />}
-      {run.done && <VerifyButton run={run} />}
+      {/* A run that changed nothing (no step ran, no answer cell) has nothing to undo or verify. */}
+      {undo && (run.steps.length > 0 || run.answer !== null) && (
+        <UndoBar run={run} undo={undo} />
+      )}
+      {run.done && run.steps.length > 0 && <VerifyButton run={run} />}
     </div>
   );
 }
