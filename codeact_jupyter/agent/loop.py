@@ -10,11 +10,11 @@ from typing import Callable, Iterator, Protocol
 from dataclasses import dataclass
 
 from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, ThinkingText, Waiting
-from ..backends.messages import content_text, image_parts
+from ..backends.messages import content_text, image_parts, without_images
 from ..context.redaction import NO_REDACTION, Redactor
 from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
                       TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
-from ..figures.vision import Vision, without_images
+from ..figures.vision import Vision
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
 from .cut_replies import code_was_closed, cut_code_observation, cut_notice

@@ -9,6 +9,8 @@ them through these helpers.
 """
 from __future__ import annotations
 
+import re
+
 # What one image part is counted as, in tokens, when a transcript is fitted to a window
 # (OpenAI bills a 768-pixel image at high detail about 765 tokens).
 IMAGE_TOKENS = 800
@@ -37,4 +39,17 @@ def image_count(content) -> int:
 def text_only(messages: list[dict]) -> list[dict]:
     """Messages whose content is text alone, for backends that read no images."""
     return [m if isinstance(m.get("content"), str) else {**m, "content": content_text(m.get("content"))}
+            for m in messages]
+
+
+def without_images(messages: list[dict]) -> list[dict]:
+    """An earlier transcript for a model that reads no images (a follow-up after a vision
+    model): each observation keeps its text, which describes its figures, and says the images
+    are no longer attached; an endpoint without vision refuses image parts (HTTP 400)."""
+    def text(content) -> str:
+        said = content_text(content)
+        return re.sub(r"\d+ images? of this output attached below", "its images are not "
+                      "attached for this model, which reads text only", said)
+
+    return [m if not isinstance(m.get("content"), list) else {**m, "content": text(m["content"])}
             for m in messages]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import re
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
@@ -86,21 +85,6 @@ class Vision:
         if not parts:
             return text, notice
         return [{"type": "text", "text": text}, *parts], notice
-
-
-def without_images(messages: list[dict]) -> list[dict]:
-    """An earlier transcript for a model that reads no images (a follow-up after a vision
-    model): each observation keeps its text, which describes its figures, and says the images
-    are no longer attached; an endpoint without vision refuses image parts (HTTP 400)."""
-    from ..backends.messages import content_text
-
-    def text(content) -> str:
-        said = content_text(content)
-        return re.sub(r"\d+ images? of this output attached below", "its images are not "
-                      "attached for this model, which reads text only", said)
-
-    return [m if not isinstance(m.get("content"), list) else {**m, "content": text(m["content"])}
-            for m in messages]
 
 
 def _decide(settings: VisionSettings, backend) -> tuple[bool, str | None]:

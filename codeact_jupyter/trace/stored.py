@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TaskError
+from ..errors import TaskError, json_kind
 from .build import CELL_KEY, MIME, NOTEBOOK_KEY, VERSION
 
 # How a --model value names a stored run: "nb.ipynb#ID", "nb.ipynb", "#ID", "cell:ID", "run:ID".
@@ -98,25 +98,25 @@ def shape_problem(trace: dict) -> str | None:
     the field, or None. Only what replay and verify read is checked."""
     messages, steps = trace.get("messages"), trace.get("steps", [])
     if not isinstance(messages, list):
-        return f'"messages" must be a list of chat messages, not {_kind(messages)}'
+        return f'"messages" must be a list of chat messages, not {json_kind(messages)}'
     for number, message in enumerate(messages, 1):
         if not isinstance(message, dict):
-            return f'message {number} must be an object with "role" and "content", not {_kind(message)}'
+            return f'message {number} must be an object with "role" and "content", not {json_kind(message)}'
         if not isinstance(message.get("role"), str):
             return f'message {number} needs a "role" (a string)'
         if not isinstance(message.get("content", ""), (str, list)):
-            return f'message {number}\'s "content" must be text or a list of parts, not {_kind(message["content"])}'
+            return f'message {number}\'s "content" must be text or a list of parts, not {json_kind(message["content"])}'
     if not isinstance(steps, list):
-        return f'"steps" must be a list of steps, not {_kind(steps)}'
+        return f'"steps" must be a list of steps, not {json_kind(steps)}'
     for number, step in enumerate(steps, 1):
         if not isinstance(step, dict):
-            return f"step {number} must be an object, not {_kind(step)}"
+            return f"step {number} must be an object, not {json_kind(step)}"
         if not isinstance(step.get("code", ""), str):
-            return f'step {number}\'s "code" must be text, not {_kind(step["code"])}'
+            return f'step {number}\'s "code" must be text, not {json_kind(step["code"])}'
         if not isinstance(step.get("status", ""), str):
-            return f'step {number}\'s "status" must be text, not {_kind(step["status"])}'
+            return f'step {number}\'s "status" must be text, not {json_kind(step["status"])}'
     if not isinstance(trace.get("task", ""), str):
-        return f'"task" must be text, not {_kind(trace["task"])}'
+        return f'"task" must be text, not {json_kind(trace["task"])}'
     return None
 
 
@@ -128,13 +128,6 @@ def check_shape(stored: StoredTrace, source: str) -> dict:
     return stored.trace
 
 
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return {int: "a number", float: "a number", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def is_reference(model: str | None) -> bool:

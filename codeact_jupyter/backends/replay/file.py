@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import json_kind
 from ..base import BackendError
 
 VERSION = 2
@@ -92,7 +93,7 @@ def parse_script(data, file: Path | str) -> ReplayScript:
         replies = data
         for number, reply in enumerate(replies, 1):
             if not isinstance(reply, str):
-                raise BackendError(f"Replay file {file}: reply {number} is {_kind(reply)}, not a "
+                raise BackendError(f"Replay file {file}: reply {number} is {json_kind(reply)}, not a "
                                    f"string. A version 1 replay file is a JSON list of strings, e.g. {_EXAMPLE}.")
         script = ReplayScript(list(replies), [None] * len(replies))
     elif isinstance(data, dict) and "version" in data:
@@ -100,7 +101,7 @@ def parse_script(data, file: Path | str) -> ReplayScript:
     else:
         raise BackendError(f"Replay file {file} must hold a JSON list of strings, one assistant "
                            f"reply per turn, e.g. {_EXAMPLE}, or an object "
-                           '{"version": 2, "replies": [...]}; it holds ' f"{_kind(data)}.")
+                           '{"version": 2, "replies": [...]}; it holds ' f"{json_kind(data)}.")
     if not script.replies:
         raise BackendError(f"Replay file {file} holds no replies. Add at least one assistant "
                            "reply, or record a run with codeact_jupyter.last_run().save_replay(path).")
@@ -123,7 +124,7 @@ def _parse_object(data: dict, file) -> ReplayScript:
     items = data.get("replies")
     if not isinstance(items, list):
         raise BackendError(f"Replay file {file}: \"replies\" must be a list of replies, "
-                           f"not {_kind(items)}.")
+                           f"not {json_kind(items)}.")
     replies, statuses = [], []
     for number, item in enumerate(items, 1):
         text, status = _parse_reply(item, number, file)
@@ -137,7 +138,7 @@ def _parse_reply(item, number: int, file) -> tuple[str, str | None]:
         return item, None
     where = f"Replay file {file}: reply {number}"
     if not isinstance(item, dict):
-        raise BackendError(f"{where} is {_kind(item)}; a reply is a string or an object "
+        raise BackendError(f"{where} is {json_kind(item)}; a reply is a string or an object "
                            '{"text": "...", "status": "ok"}.')
     unknown = sorted(set(item) - _REPLY_KEYS)
     if unknown:
@@ -170,10 +171,3 @@ def _named(unknown: list[str], known: set[str]) -> str:
     return ", ".join(one(k) for k in unknown)
 
 
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return {int: "a number", float: "a number", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
