@@ -169,5 +169,3 @@ def _named(unknown: list[str], known: set[str]) -> str:
         close = difflib.get_close_matches(key, sorted(known), n=1)
         return f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key)
     return ", ".join(one(k) for k in unknown)
-
-
