@@ -82,7 +82,7 @@ def test_in_tools_mode_every_task_runs_through_the_python_tool_and_the_oracle_sc
     assert oracle.returncode == 0, oracle.stderr
     assert "= 100.0%" in oracle.stdout
     nb = nbformat.read(tmp_path / "tools" / "notebooks" / "tools-basket-eur-r1.ipynb", as_version=4)
-    trace = next(c.metadata["codeact_trace"] for c in nb.cells if "codeact_trace" in c.metadata)
+    trace = traces_in(nb)[0].trace  # whole: a lean trace shares its texts through the notebook
     assert trace["messages"][0]["content"].startswith("You are a data and coding assistant")
     assert "calling the `python` tool" in trace["messages"][0]["content"]
     assert trace["messages"][2]["content"].startswith('<tool_call>\n{"name": "python", "arguments": {"code": ')

@@ -88,6 +88,8 @@ def test_the_eval_harness_runs_a_suite_under_a_chosen_profile(tmp_path):
 
     import nbformat
 
+    from codeact_jupyter.trace.stored import traces_in
+
     def codeact_eval(*args):
         return subprocess.run([sys.executable, "-m", "codeact_jupyter.cli", "eval", "--oracle",
                                "--tasks", "debug-off-by-one", *args], cwd=tmp_path,
@@ -96,7 +98,7 @@ def test_the_eval_harness_runs_a_suite_under_a_chosen_profile(tmp_path):
     done = codeact_eval("--profile", "codeact", "--out", "codeact")
     assert done.returncode == 0 and "= 100.0%" in done.stdout, done.stderr
     nb = nbformat.read(tmp_path / "codeact" / "notebooks" / "debug-off-by-one-r1.ipynb", as_version=4)
-    trace = next(c.metadata["codeact_trace"] for c in nb.cells if "codeact_trace" in c.metadata)
+    trace = traces_in(nb)[0].trace  # whole: a lean trace shares its texts through the notebook
     assert trace["messages"][0]["content"].startswith(load_prompt("intro_codeact.md"))
     assert json.loads((tmp_path / "codeact" / "settings.json").read_text())["profile"] == "codeact"
     other = codeact_eval("--profile", "generic", "--out", "codeact")  # the same folder
