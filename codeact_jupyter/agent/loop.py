@@ -128,11 +128,7 @@ class CodeActLoop:
             if calls:
                 run.messages.append(tools.redacted(tools.assistant_message(kept(reply.text), calls), self.redact_code))
                 stopped = yield from self._tool_steps(calls, reply.thought, cut)
-                if stopped:
-                    yield Notice(STOPPED)
-                    yield from self._finish("stopped", turn)
-                    return
-                if (yield from self._after_step(turn)):
+                if (yield from self._ended_after(turn, stopped)):
                     return
                 continue
             if cut and reply.code is not None and not code_was_closed(text, reply.code):
@@ -165,15 +161,20 @@ class CodeActLoop:
                 yield from self._finish("answered", turn)
                 return
             stopped = yield from self._step(reply.code, reply.thought)
-            if stopped:
-                yield Notice(STOPPED)
-                yield from self._finish("stopped", turn)
-                return
-            if (yield from self._after_step(turn)):
+            if (yield from self._ended_after(turn, stopped)):
                 return
         yield Notice(f"Stopped after {settings.max_turns} turns without a final answer; "
                      "raise the turn limit (--max-turns, or the panel's setting) to let it go on.")
         yield from self._finish("turn_limit", settings.max_turns)
+
+    def _ended_after(self, turn: int, stopped: bool):
+        """After a turn's steps: the user stopped the task, or the backend's look at the
+        step ended it (True), or the loop goes on."""
+        if stopped:
+            yield Notice(STOPPED)
+            yield from self._finish("stopped", turn)
+            return True
+        return (yield from self._after_step(turn))
 
     @property
     def _max_tokens(self) -> int:
