@@ -19,6 +19,7 @@ from .magics.views import hide_live_output
 # Keys of a panel request's "settings" that are passed on as task overrides.
 OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context",
                  "actions", "profile")
+UNDO_STATES_MIME = "application/vnd.codeact.undo-states+json"
 
 
 def run_panel_task(request_json: str) -> None:
@@ -73,6 +74,19 @@ def undo_run(request_json: str) -> None:
     from .undo.command import panel_undo
 
     panel_undo(str(json.loads(request_json).get("run_id") or ""))
+
+
+def undo_states(request_json: str) -> None:
+    """Which earlier runs this kernel can still undo (the panel, rebuilt after a reload):
+    ``{"run_ids": [...]}``; published as one display_data of UNDO_STATES_MIME,
+    ``{run_id: null (can be undone) | the reason it cannot}``."""
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    from .undo.command import undo_states as states
+
+    ids = [str(i) for i in json.loads(request_json).get("run_ids") or ()]
+    publish_display_data({UNDO_STATES_MIME: states(get_ipython(), ids)})
 
 
 def verify_document(request_json: str) -> None:

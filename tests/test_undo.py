@@ -214,3 +214,19 @@ def test_memory_undo_holds_is_bounded_and_said(ip, replay):
     finally:
         ip.run_line_magic("config", "CodeActMagics.undo_memory = 2048")
         ip.run_line_magic("config", "CodeActMagics.undo_depth = 5")
+
+
+def test_the_panel_asks_which_earlier_runs_the_kernel_can_still_undo(kc, task):
+    """After a reload the panel shows earlier runs from the notebook's records; their Undo
+    is enabled only where this kernel still can, and otherwise says why."""
+    run_cell(kc, "%config CodeActMagics.undo_depth = 2")
+    old = task("p = 1")
+    latest = task("q = 2")
+    undone = task("r = 3")
+    undo(kc, undone)
+    states = value(kc, "__import__('codeact_jupyter.undo.command', fromlist=['_']).undo_states("
+                       f"get_ipython(), [{latest!r}, {old!r}, {undone!r}, 'from-another-kernel'])")
+    assert states[latest] is None
+    assert "too old to undo" in states[old]
+    assert states[undone] == f"Run {undone} was already undone."
+    assert states["from-another-kernel"].startswith("This kernel did not run it (it has restarted since")

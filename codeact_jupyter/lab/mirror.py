@@ -62,7 +62,8 @@ def _on_announce(comm, msg: dict) -> None:
         data = ((msg.get("content") or {}).get("data")) or {}
         _keep_document(session, data)
         _keep_record(session, data.get("record"))
-    comm.close()  # the announcement is all there is to say
+    # Not closed here: the window that opened it closes it (a close from the kernel goes
+    # to every window on this kernel, and the others never had the comm).
 
 
 def _keep_document(session: str, data: dict) -> None:

@@ -87,6 +87,21 @@ def undo_run(shell, run_id: str | None = None) -> UndoReport:
     return report
 
 
+def undo_states(shell, run_ids: list[str]) -> dict[str, str | None]:
+    """For each run id: None if this kernel can undo it now, else why not (the words the
+    panel shows on a disabled Undo button of an earlier run, after a reload)."""
+    history = history_of(shell)
+    states = {}
+    for run_id in run_ids:
+        record = history.find(run_id)
+        if record is None:
+            states[run_id] = ("This kernel did not run it (it has restarted since, or it is "
+                              "another kernel): its variables cannot be put back.")
+        else:
+            states[run_id] = _refusal(shell, history, record, run_id)
+    return states
+
+
 def _refusal(shell, history, record: RunRecord | None, run_id: str | None) -> str | None:
     if record is None:
         if run_id:

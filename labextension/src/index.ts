@@ -16,6 +16,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { announceBeforeTasks } from './kernel/announce';
 import { CodeactBridge } from './kernel/bridge';
 import { CellMirror } from './notebook/cells';
+import { StepChangeLines } from './notebook/stepchanges';
 import { DEFAULT_SETTINGS, ISettings } from './panel/model';
 import { CodeactPanel } from './panel/panel';
 
@@ -46,6 +47,7 @@ function activate(
 ): void {
   const bridge = new CodeactBridge(tracker);
   new CellMirror(bridge);
+  new StepChangeLines(tracker);
   announceBeforeTasks(tracker);
 
   const panel = new CodeactPanel({

@@ -5,7 +5,7 @@
  * Before a cell that runs `%%codeact` is sent, a comm is opened on the kernel's target
  * `codeact_mirror`. Both go on the shell channel, in order, so the kernel reads the
  * announcement before it runs the cell; it never waits for the browser. The kernel keeps
- * this window's session id and closes the comm. A kernel that has not loaded
+ * this window's session id; this window closes the comm at once. A kernel that has not loaded
  * codeact_jupyter refuses the comm, and that cell could not run `%%codeact` anyway.
  *
  * The announcement also carries the notebook as the user sees it (cells in order, Markdown,
@@ -96,6 +96,9 @@ export function announce(
       data.record = record as unknown as JSONObject;
     }
     comm.open(data);
+    // This window closes it: a close from the kernel would reach every window on the
+    // kernel, and those that never had this comm log "Comm not found".
+    comm.close();
   } catch (reason) {
     console.warn('codeact-jupyter: could not announce the cell mirror', reason);
   }

@@ -14,6 +14,7 @@ export type KernelFunction =
   | 'run_panel_task'
   | 'context_manifest'
   | 'undo_run'
+  | 'undo_states'
   | 'verify_document';
 
 /** The Python source of one call: the payload travels as a JSON string literal. */

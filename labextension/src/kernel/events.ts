@@ -130,6 +130,8 @@ export type CellMark = {
   step?: number;
   role?: 'answer';
   status?: StepStatus;
+  /** What the step changed in the kernel, as the kernel words it ("defined: x (int)"). */
+  changes?: string;
 };
 
 /** True for a well-formed bridge message (the comm carries untyped JSON). */

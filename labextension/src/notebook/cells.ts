@@ -113,6 +113,10 @@ class RunCells {
       step: event.step,
       status: event.status
     };
+    const changes = (event as { changes_text?: string }).changes_text;
+    if (changes) {
+      mark.changes = changes; // the line under the cell (stepchanges.ts), kept in the file
+    }
     cell.setMetadata('codeact', mark);
   }
 

@@ -14,6 +14,8 @@ export interface IHistoryEntry {
   answer: string | null;
   steps: number;
   finished: string;
+  /** Undone since (by the panel's Undo or `%codeact undo`): its cells were removed. */
+  undone?: boolean;
 }
 
 const KEY = 'codeact';
@@ -52,4 +54,19 @@ export function recordRun(model: INotebookModel | null, run: RunModel): void {
   tasks.push(entry);
   const value = (model.getMetadata(KEY) as Record<string, unknown>) ?? {};
   model.setMetadata(KEY, { ...value, tasks: tasks.slice(-MAX_ENTRIES) });
+}
+
+/** Marks a run as undone in the notebook's records, so that a reload still shows it so. */
+export function recordUndone(model: INotebookModel | null, runId: string): void {
+  if (!model) {
+    return;
+  }
+  const tasks = readHistory(model);
+  const entry = tasks.find(old => old.run_id === runId);
+  if (!entry || entry.undone) {
+    return;
+  }
+  entry.undone = true;
+  const value = (model.getMetadata(KEY) as Record<string, unknown>) ?? {};
+  model.setMetadata(KEY, { ...value, tasks });
 }

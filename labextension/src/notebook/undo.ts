@@ -8,7 +8,11 @@
  *   opens a comm on target `codeact_undo` with the run's id, its steps' code and its
  *   answer, and closes it at once (it never waits). The window that sent the request
  *   removes the cells it inserted for that run, keeping those the user edited since.
- * - It also shows, under each step's cell, what the step changed (stepchanges.ts).
+ * - An earlier run (from the notebook's records, after a reload) is undone the same way,
+ *   while the kernel that ran it lives: `panel.undo_states` says which runs it can still
+ *   undo, and why not, for the panel's disabled buttons.
+ * - The window that removes the cells marks the run as undone in the notebook's records
+ *   (history.ts), so a reload shows it so.
  */
 import { Notification } from '@jupyterlab/apputils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
@@ -24,7 +28,7 @@ import type { CodeactBridge } from '../kernel/bridge';
 import { callKernel } from '../kernel/call';
 import type { CellMark, CodeactEvent } from '../kernel/events';
 import type { RunModel } from '../kernel/run';
-import { showStepChanges } from './stepchanges';
+import { recordUndone } from './history';
 
 export const UNDO_COMM_TARGET = 'codeact_undo';
 const CUT_NOTE = '\n\n*(The answer was cut at the token limit.)*';
@@ -35,6 +39,14 @@ interface IUndone {
   answer: string | null;
   steps: { step: number; code: string }[];
 }
+
+/** What undo needs of a run: its id and its notebook (a live run, or an earlier one). */
+export interface IUndoTarget {
+  runId: string;
+  context: DocumentRegistry.IContext<INotebookModel>;
+}
+
+const UNDO_STATES_MIME = 'application/vnd.codeact.undo-states+json';
 
 /** A run's undo, as the panel shows it. */
 export interface IUndoState {
@@ -48,12 +60,9 @@ export interface IUndoState {
 }
 
 export class RunUndo {
-  constructor(
-    private _tracker: INotebookTracker,
-    bridge: CodeactBridge
-  ) {
-    _tracker.widgetAdded.connect((_, panel) => this._watch(panel));
-    _tracker.forEach(panel => this._watch(panel));
+  constructor(tracker: INotebookTracker, bridge: CodeactBridge) {
+    tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    tracker.forEach(panel => this._watch(panel));
     bridge.runStarted.connect((_, run) =>
       run.eventReceived.connect((_, event) => this._onEvent(run, event))
     );
@@ -68,8 +77,30 @@ export class RunUndo {
     return this._states.get(runId) ?? null;
   }
 
+  /** An undo finished (the panel refreshes what the next task would send). */
+  get finished(): ISignal<this, string> {
+    return this._finished;
+  }
+
+  /**
+   * Why this kernel cannot undo an earlier run (null: it can; undefined: not asked yet).
+   * Asked once per kernel and run, when the panel first shows the run.
+   */
+  reasonOf(target: IUndoTarget): string | null | undefined {
+    const kernel = target.context.sessionContext.session?.kernel;
+    if (!kernel) {
+      return 'The notebook has no kernel.';
+    }
+    const key = `${kernel.id}:${kernel.clientId}:${target.runId}`;
+    if (!this._asked.has(key)) {
+      this._asked.add(key);
+      void this._askStates(kernel, target.runId, key);
+    }
+    return this._reasons.get(key);
+  }
+
   /** Ask the run's kernel to undo it (the panel's Undo button). */
-  async undo(run: RunModel): Promise<void> {
+  async undo(run: IUndoTarget): Promise<void> {
     const kernel = run.context.sessionContext.session?.kernel;
     if (!kernel || this._states.get(run.runId)?.busy) {
       return;
@@ -99,7 +130,44 @@ export class RunUndo {
     } finally {
       state.busy = false;
       this._changed.emit();
+      this._finished.emit(run.runId);
     }
+  }
+
+  private async _askStates(
+    kernel: Kernel.IKernelConnection,
+    runId: string,
+    key: string
+  ): Promise<void> {
+    const future = callKernel(
+      kernel,
+      'undo_states',
+      { run_ids: [runId] },
+      { stop_on_error: false }
+    );
+    future.onIOPub = msg => {
+      if (msg.header.msg_type !== 'display_data') {
+        return;
+      }
+      const data = (msg as KernelMessage.IDisplayDataMsg).content.data[
+        UNDO_STATES_MIME
+      ] as Record<string, string | null> | undefined;
+      if (data && runId in data) {
+        this._reasons.set(key, data[runId]);
+      }
+    };
+    try {
+      await future.done;
+    } catch {
+      // An old kernel-side package without undo_states: say so on the button.
+    }
+    if (!this._reasons.has(key)) {
+      this._reasons.set(
+        key,
+        "This kernel's codeact-jupyter cannot tell whether the run can be undone."
+      );
+    }
+    this._changed.emit();
   }
 
   private _state(runId: string): IUndoState {
@@ -122,9 +190,21 @@ export class RunUndo {
         );
       }
     };
+    // A restarted kernel holds no run: ask again what it can undo.
+    const forget = (_: unknown, status: Kernel.Status): void => {
+      if (status === 'restarting' || status === 'autorestarting') {
+        this._asked.clear();
+        this._reasons.clear();
+        this._changed.emit();
+      }
+    };
     context.kernelChanged.connect(register);
+    context.statusChanged.connect(forget);
     register();
-    panel.disposed.connect(() => context.kernelChanged.disconnect(register));
+    panel.disposed.connect(() => {
+      context.kernelChanged.disconnect(register);
+      context.statusChanged.disconnect(forget);
+    });
   }
 
   private _onUndone(
@@ -143,6 +223,7 @@ export class RunUndo {
       answer: typeof data.answer === 'string' ? data.answer : null,
       steps: Array.isArray(data.steps) ? data.steps : []
     });
+    recordUndone(document.isDisposed ? null : document.model, data.run_id);
     const state = this._state(data.run_id);
     state.cellsText = text;
     state.undone = true;
@@ -199,11 +280,11 @@ export class RunUndo {
 
   private _onEvent(run: RunModel, event: CodeactEvent): void {
     this._runs.set(run.runId, run);
-    if (event.type === 'observation') {
-      showStepChanges(this._tracker, run, event);
-    }
   }
 
+  private _asked = new Set<string>();
+  private _reasons = new Map<string, string | null>();
+  private _finished = new Signal<this, string>(this);
   private _kernels = new WeakSet<Kernel.IKernelConnection>();
   private _runs = new Map<string, RunModel>();
   private _states = new Map<string, IUndoState>();

@@ -67,6 +67,8 @@ export class PanelModel {
     this._bridge = bridge;
     this.undo = new RunUndo(tracker, bridge);
     this.undo.changed.connect(this._emit, this);
+    // An undo changed the kernel's variables and the notebook's cells: so did the context.
+    this.undo.finished.connect(() => this.manifest.markStale());
     bridge.runStarted.connect(this._onRunStarted, this);
     tracker.currentChanged.connect((_, panel) => this._setNotebook(panel));
     this._setNotebook(tracker.currentWidget);

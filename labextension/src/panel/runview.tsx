@@ -8,6 +8,9 @@ import * as React from 'react';
 
 import type { IHistoryEntry } from '../notebook/history';
 import type { RunItem, RunModel } from '../kernel/run';
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { INotebookModel } from '@jupyterlab/notebook';
+
 import type { RunUndo } from '../notebook/undo';
 import { UndoBar } from './undoview';
 import { VerifyButton } from './verify';
@@ -75,10 +78,12 @@ export function RunView({
         <span className="jp-codeact-runId">{run.runId}</span>
       </div>
       {/* A run that changed nothing (no step ran, no answer cell) has nothing to undo or verify. */}
-      {undo && (run.steps.length > 0 || run.answer !== null) && (
-        <UndoBar run={run} undo={undo} />
+      {undo && run.done && (run.steps.length > 0 || run.answer !== null) && (
+        <UndoBar target={run} undo={undo} />
       )}
-      {run.done && run.steps.length > 0 && <VerifyButton run={run} />}
+      {run.done && run.steps.length > 0 && (
+        <VerifyButton context={run.context} />
+      )}
     </div>
   );
 }
@@ -158,19 +163,28 @@ function Markdown(props: {
   return <div className={props.className} ref={host} />;
 }
 
+/**
+ * The notebook's earlier tasks, from its records: each keeps its Undo (while the kernel
+ * that ran it lives) and Verify, as it had when it ran. Open when nothing ran since.
+ */
 export function History(props: {
   entries: IHistoryEntry[];
   rendermime: IRenderMimeRegistry;
+  context: DocumentRegistry.IContext<INotebookModel> | null;
+  undo: RunUndo;
+  open: boolean;
 }): JSX.Element {
-  const { entries, rendermime } = props;
+  const { entries, rendermime, context, undo, open } = props;
   return (
-    <details className="jp-codeact-history">
+    <details className="jp-codeact-history" open={open}>
       <summary>Earlier tasks in this notebook ({entries.length})</summary>
       {entries.map(entry => (
         <div
           key={entry.run_id}
           className="jp-codeact-historyEntry"
           data-reason={entry.reason}
+          data-run-id={entry.run_id}
+          data-undone={entry.undone ? 'true' : 'false'}
         >
           <div className="jp-codeact-task">{entry.task}</div>
           {entry.answer !== null ? (
@@ -184,6 +198,20 @@ export function History(props: {
               {DONE_TEXT[entry.reason] ?? entry.reason}
             </div>
           )}
+          <div className="jp-codeact-runFooter">
+            {entry.undone ? 'Undone · ' : ''}
+            {entry.steps} step{entry.steps === 1 ? '' : 's'}
+            {' · run '}
+            <span className="jp-codeact-runId">{entry.run_id}</span>
+          </div>
+          {context && (entry.steps > 0 || entry.answer !== null) && (
+            <UndoBar
+              target={{ runId: entry.run_id, context }}
+              undo={undo}
+              earlier={{ undone: !!entry.undone }}
+            />
+          )}
+          {context && entry.steps > 0 && <VerifyButton context={context} />}
         </div>
       ))}
     </details>

@@ -8,16 +8,27 @@
 import type { KernelMessage } from '@jupyterlab/services';
 import * as React from 'react';
 
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { INotebookModel } from '@jupyterlab/notebook';
+
 import { callKernel } from '../kernel/call';
-import type { RunModel } from '../kernel/run';
 
 type State = 'idle' | 'running' | 'done';
 
-export function VerifyButton({ run }: { run: RunModel }): JSX.Element {
+export function VerifyButton({
+  context
+}: {
+  context: DocumentRegistry.IContext<INotebookModel>;
+}): JSX.Element {
   const [state, setState] = React.useState<State>('idle');
   const [text, setText] = React.useState('');
+  const report = React.useRef<HTMLPreElement>(null);
+  React.useEffect(() => {
+    if (state === 'done') {
+      report.current?.scrollIntoView({ block: 'nearest' }); // the report, not below the fold
+    }
+  }, [state]);
   const verify = async (): Promise<void> => {
-    const context = run.context;
     const kernel = context.sessionContext.session?.kernel;
     if (!kernel || context.isDisposed) {
       setText('This notebook has no kernel to verify it with.');
@@ -57,6 +68,7 @@ export function VerifyButton({ run }: { run: RunModel }): JSX.Element {
       {text && (
         <pre
           className="jp-codeact-verifyReport"
+          ref={report}
           style={{ whiteSpace: 'pre-wrap', margin: '4px 0' }}
         >
           {text}

@@ -101,7 +101,13 @@ function PanelView({
           <EmptyState openSettings={openSettings} />
         )}
         {history.length > 0 && (
-          <History entries={history} rendermime={rendermime} />
+          <History
+            entries={history}
+            rendermime={rendermime}
+            context={model.notebook?.context ?? null}
+            undo={model.undo}
+            open={runs.length === 0}
+          />
         )}
         <Threads
           runs={runs}
