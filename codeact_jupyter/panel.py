@@ -20,6 +20,7 @@ from .magics.views import hide_live_output
 OVERRIDE_KEYS = ("backend", "model", "base_url", "max_turns", "timeout", "confirm", "context",
                  "actions", "profile")
 UNDO_STATES_MIME = "application/vnd.codeact.undo-states+json"
+BACKENDS_MIME = "application/vnd.codeact.backends+json"
 
 
 def run_panel_task(request_json: str) -> None:
@@ -87,6 +88,16 @@ def undo_states(request_json: str) -> None:
 
     ids = [str(i) for i in json.loads(request_json).get("run_ids") or ()]
     publish_display_data({UNDO_STATES_MIME: states(get_ipython(), ids)})
+
+
+def backend_names(request_json: str = "{}") -> None:
+    """The backends this kernel can use (built in, and those plugins add), for the panel's
+    settings: published as one display_data of BACKENDS_MIME, a list of names."""
+    from IPython.display import publish_display_data
+
+    from .backends import available_backends
+
+    publish_display_data({BACKENDS_MIME: available_backends()})
 
 
 def verify_document(request_json: str) -> None:

@@ -64,7 +64,8 @@ def test_run_writes_the_notebook_with_step_answer_and_trace(tmp_path, notebook, 
     assert step.source == "total = sum(prices)\nprint('total is', total)"
     assert step.outputs[0].text == "total is 60\n"
     assert step.execution_count == 3  # numbered on from the notebook's cells
-    assert step.metadata["codeact"] == {"run_id": trace["run_id"], "step": 1, "status": "ok"}
+    assert step.metadata["codeact"] == {"run_id": trace["run_id"], "step": 1, "status": "ok",
+                                        "changes": "defined: total (int)"}  # JupyterLab's line under it
     assert answer.source == "The prices add up to **60**."
     assert answer.metadata["codeact"] == {"run_id": trace["run_id"], "role": "answer"}
     assert nb.metadata["codeact"]["tasks"][0]["reason"] == "answered"

@@ -75,7 +75,8 @@ def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli"
             continue
         cell = new_code_cell(event["code"], execution_count=event.get("execution_count"))
         cell.outputs = [_output(o) for o in event.get("outputs") or []]
-        cell.metadata["codeact"] = {"run_id": run_id, "step": event["step"], "status": event["status"]}
+        cell.metadata["codeact"] = {"run_id": run_id, "step": event["step"], "status": event["status"],
+                                    **_changes_line(event.get("changes"))}
         cells.append(cell)
     answer = record.get("answer")
     if answer is not None:
@@ -84,6 +85,17 @@ def add_run(nb, task: str, events: list[dict], record: dict, origin: str = "cli"
     at = len(nb.cells) if at is None else at
     nb.cells[at:at] = cells
     _remember(nb, task, record, origin)
+
+
+def _changes_line(changes) -> dict:
+    """What the step changed, as the line JupyterLab draws under its cell (the mark's
+    ``changes``, as the browser's mirror keeps it: labextension/src/notebook/stepchanges.ts)."""
+    if not changes:
+        return {}
+    from ..kernel.namespace_changes import NamespaceChanges
+
+    line = NamespaceChanges.from_dict(changes).summary()
+    return {"changes": line} if line else {}
 
 
 def _output(raw: dict):

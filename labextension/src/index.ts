@@ -50,12 +50,27 @@ function activate(
   new StepChangeLines(tracker);
   announceBeforeTasks(tracker);
 
+  let stored: ISettingRegistry.ISettings | null = null;
   const panel = new CodeactPanel({
     tracker,
     bridge,
     rendermime,
-    openSettings: () =>
-      void app.commands.execute('settingeditor:open', { query: 'CodeAct' })
+    saveSetting: async (key, value) => {
+      if (stored) {
+        await stored.set(key, value); // the registry's changed signal updates the panel
+      } else {
+        panel.model.settings = { ...panel.model.settings, [key]: value };
+      }
+    },
+    settingsStoredIn: settingRegistry
+      ? "in your JupyterLab settings (the same in JupyterLab and Notebook 7)"
+      : 'for this page only: this application has no setting registry',
+    // Asked when the form opens: the Settings Editor's plugin may start after this one.
+    settingsEditor: () =>
+      app.commands.hasCommand('settingeditor:open')
+        ? () =>
+            void app.commands.execute('settingeditor:open', { query: 'CodeAct' })
+        : null
   });
   app.shell.add(panel, 'right', { rank: 900 });
   restorer?.add(panel, panel.id);
@@ -82,6 +97,7 @@ function activate(
     settingRegistry
       .load(PLUGIN_ID)
       .then(settings => {
+        stored = settings;
         apply(settings);
         settings.changed.connect(apply);
       })

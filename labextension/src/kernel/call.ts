@@ -15,6 +15,7 @@ export type KernelFunction =
   | 'context_manifest'
   | 'undo_run'
   | 'undo_states'
+  | 'backend_names'
   | 'verify_document';
 
 /** The Python source of one call: the payload travels as a JSON string literal. */

@@ -14,13 +14,21 @@ import type {
 } from './model';
 import { History, RunView } from './runview';
 import { ManifestView } from './manifest';
+import { SaveSetting, SettingsForm } from './settingsform';
 import { Threads } from './thread';
+
+/** How the panel's settings form stores what the user chooses. */
+export interface ISettingsStore {
+  save: SaveSetting;
+  storedIn: string;
+  settingsEditor: () => (() => void) | null;
+}
 
 export class CodeactView extends ReactWidget {
   constructor(
     private _model: PanelModel,
     private _rendermime: IRenderMimeRegistry,
-    private _openSettings: () => void
+    private _store: ISettingsStore
   ) {
     super();
     this.addClass('jp-codeact-view');
@@ -33,7 +41,7 @@ export class CodeactView extends ReactWidget {
           <PanelView
             model={this._model}
             rendermime={this._rendermime}
-            openSettings={this._openSettings}
+            store={this._store}
           />
         )}
       </UseSignal>
@@ -44,22 +52,25 @@ export class CodeactView extends ReactWidget {
 interface IViewProps {
   model: PanelModel;
   rendermime: IRenderMimeRegistry;
-  openSettings: () => void;
+  store: ISettingsStore;
 }
 
-function PanelView({
-  model,
-  rendermime,
-  openSettings
-}: IViewProps): JSX.Element {
+function PanelView({ model, rendermime, store }: IViewProps): JSX.Element {
   const runs = model.runs;
   const history = model.history;
+  const [showSettings, setShowSettings] = React.useState(false);
+  const openSettings = (): void => setShowSettings(true);
   const scroller = React.useRef<HTMLDivElement>(null);
+  const following = React.useRef<string | null>(null);
   React.useLayoutEffect(() => {
     const node = scroller.current;
-    if (node && model.activeRun) {
-      node.scrollTop = node.scrollHeight; // follow the task as it streams
+    const active = model.activeRun?.runId ?? null;
+    // Follow the task as it streams, and once more when it ends: what finished (the
+    // answer, the error) is then in view, not below the fold.
+    if (node && (active || following.current)) {
+      node.scrollTop = node.scrollHeight;
     }
+    following.current = active;
   });
   return (
     <div className="jp-codeact-panel">
@@ -80,13 +91,24 @@ function PanelView({
           New conversation
         </button>
         <button
-          className="jp-codeact-settingsButton"
-          title="CodeAct settings"
-          onClick={openSettings}
+          className="jp-codeact-button jp-codeact-settingsButton"
+          title="Backend, model, endpoint and how tasks run"
+          aria-expanded={showSettings}
+          onClick={() => setShowSettings(!showSettings)}
         >
           Settings
         </button>
       </div>
+      {showSettings && (
+        <SettingsForm
+          settings={model.settings}
+          save={store.save}
+          kernel={model.notebook?.sessionContext.session?.kernel ?? null}
+          storedIn={store.storedIn}
+          openEditor={store.settingsEditor()}
+          close={() => setShowSettings(false)}
+        />
+      )}
       <Status
         state={model.kernelState}
         idleRun={!model.activeRun && !model.isSending}
