@@ -41,7 +41,9 @@ def choose_in_the_form(app, page, name: str, replies) -> None:
     model = form.locator('input[name="model"]')
     model.fill(str(replies))
     model.press("Tab")  # saved when the field is left
-    form.locator('input[name="turnLimit"]').fill("3")
+    limit = form.locator('input[name="turnLimit"]')
+    limit.fill("3")
+    limit.press("Tab")
     page.wait_for_function(
         "() => document.querySelector('.jp-codeact-modelLine').textContent.includes('replay')",
         timeout=30_000)

@@ -113,20 +113,16 @@ export function SettingsForm(props: {
         choices={CONTEXT_CHOICES}
         onChange={value => set('context', value)}
       />
-      <label className="jp-codeact-setting">
-        <span>Turn limit</span>
-        <input
-          name="turnLimit"
-          type="number"
-          min={0}
-          max={200}
-          value={settings.turnLimit}
-          title="Model replies per task; 0: the kernel's default (10)"
-          onChange={event =>
-            set('turnLimit', Math.max(0, Math.min(200, Number(event.target.value) || 0)))
-          }
-        />
-      </label>
+      <Text
+        name="turnLimit"
+        label="Turn limit"
+        type="number"
+        value={String(settings.turnLimit)}
+        placeholder="0: the kernel's default (10)"
+        onChange={value =>
+          set('turnLimit', Math.max(0, Math.min(200, Math.round(Number(value)) || 0)))
+        }
+      />
       <label className="jp-codeact-setting jp-codeact-settingCheck">
         <input
           name="confirm"
@@ -246,9 +242,10 @@ function Text(props: {
   label: string;
   value: string;
   placeholder: string;
+  type?: 'text' | 'number';
   onChange: (value: string) => void;
 }): JSX.Element {
-  const { name, label, value, placeholder, onChange } = props;
+  const { name, label, value, placeholder, type, onChange } = props;
   const [draft, setDraft] = React.useState(value);
   React.useEffect(() => setDraft(value), [value]);
   const commit = (): void => {
@@ -261,7 +258,7 @@ function Text(props: {
       <span>{label}</span>
       <input
         name={name}
-        type="text"
+        type={type ?? 'text'}
         value={draft}
         placeholder={placeholder}
         onChange={event => setDraft(event.target.value)}
