@@ -14,6 +14,7 @@ import json
 from .agent.task import run_task
 from .events import Done, Error
 from .lab.bridge import LabBridge
+from .lab.panel_words import PanelWording, in_panel_terms
 from .magics.views import hide_live_output
 
 # Keys of a panel request's "settings" that are passed on as task overrides.
@@ -48,10 +49,10 @@ def run_panel_task(request_json: str) -> None:
             try:
                 settings = panel_settings(shell, request)
             except Exception as exc:  # a bad setting: tell the panel, as the magic would
-                _fail(bridge, f"Invalid settings: {exc}")
+                _fail(bridge, in_panel_terms(f"Invalid settings: {exc}"))
                 return
             conversation = request.get("conversation")
-            run_task(shell, task, settings, [bridge], notebook=notebook,
+            run_task(shell, task, settings, [PanelWording(bridge)], notebook=notebook,
                      conversation=conversation if isinstance(conversation, str) else None)
     finally:
         show_steps()

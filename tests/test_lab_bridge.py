@@ -212,6 +212,20 @@ def test_a_panel_task_with_a_bad_backend_reports_the_error(kernel):
     assert events[-1]["type"] == "done" and events[-1]["reason"] == "error"
 
 
+def test_a_panel_tasks_errors_name_the_panels_settings_not_magic_options(kernel, tmp_path):
+    """The missing-model error the magic words as `%%codeact --model PATH` reads, in the
+    panel, as the Model setting; a bad turn limit names the Turn limit."""
+    missing = tmp_path / "no-such-model.gguf"
+    _, comms, _ = run(kernel, panel_request("anything", {"backend": "llama", "model": str(missing)}))
+    message = [e for e in events_of(comms) if e["type"] == "error"][0]["message"]
+    assert "Model file not found" in message and str(missing) in message
+    assert "Model `/path/to/model.gguf` in the panel's Settings" in message
+    assert "--model" not in message and "%%codeact" not in message
+    _, comms, _ = run(kernel, panel_request("anything", {"backend": "replay", "max_turns": 0}))
+    message = [e for e in events_of(comms) if e["type"] == "error"][0]["message"]
+    assert message.startswith("Invalid settings: Turn limit (in the panel's Settings) must be a whole number")
+
+
 def test_an_empty_panel_task_is_refused_with_a_message(kernel):
     _, comms, _ = run(kernel, panel_request("   ", {}))
     assert [e["type"] for e in events_of(comms)] == ["error", "done"]
