@@ -100,6 +100,14 @@ class Notice(Event):
 
 
 @dataclass(frozen=True)
+class ReadingPrompt(Event):
+    """The model reads ``tokens`` new prompt tokens before it writes (a local model): said
+    while it lasts, in place of a silence; the turn's text replaces it."""
+
+    tokens: int
+
+
+@dataclass(frozen=True)
 class Answer(Event):
     text: str  # Markdown
     cut: bool = False  # the reply hit the token limit: the answer may be incomplete

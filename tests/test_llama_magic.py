@@ -82,6 +82,8 @@ def test_grammar_constrained_steps_run_in_a_real_kernel(kernel, model):
     assert all(prompt > 0 and generated > 0 for _, prompt, _, generated in turns)
     first, *later = turns
     assert first[2] == first[1]  # a cold cache evaluates the whole first prompt
+    # While the model read it, the cell said so (the turn's text then took its place).
+    assert first[2] >= 256 and f"Reading the prompt: {first[2]:,} new tokens…" in shown
     assert later and all(evaluated < prompt / 3 for _, prompt, evaluated, _ in later)
 
     # Downloads in a notebook kernel would show an ipywidgets progress bar.

@@ -251,3 +251,24 @@ def test_without_llama_cpp_the_message_says_how_to_install_it(models, tmp_path, 
         backend(models["tiny"])
     message = str(info.value)
     assert "llama-cpp-python cannot be imported" in message and "%pip install llama-cpp-python" in message
+
+
+def test_before_a_long_prompt_the_host_says_how_many_tokens_the_model_reads(models):
+    """A caller that asks (the loop, for the panel's "Reading the prompt: N new tokens…")
+    hears, before the reply, how many new tokens the model reads; a reused prompt reads
+    one token and is not announced; a caller that did not ask gets text only."""
+    from codeact_jupyter.backends.base import Reading
+    from codeact_jupyter.backends.llama.engine import READING_TOLD
+
+    long_messages = [MESSAGES[0], {"role": "user", "content": "Count the rows of df. " * 120}]
+    b = backend(models["tiny"], max_tokens=4)
+    chunks = list(b.stream(long_messages, [], reading=True))
+    assert isinstance(chunks[0], Reading) and all(isinstance(c, str) for c in chunks[1:])
+    assert chunks[0].tokens == b.last_usage.evaluated_tokens >= READING_TOLD
+    again = list(b.stream(long_messages, [], reading=True))
+    assert not any(isinstance(c, Reading) for c in again)  # read from the KV cache
+    unasked = list(backend(models["tiny"], max_tokens=4).stream(
+        [MESSAGES[0], {"role": "user", "content": "Sum the rows. " * 120}], []))
+    assert all(isinstance(c, str) for c in unasked)
+    short = list(b.stream(MESSAGES, [], reading=True))  # under READING_TOLD new tokens
+    assert all(isinstance(c, str) for c in short)

@@ -9,11 +9,11 @@ from typing import Callable, Iterator, Protocol
 
 from dataclasses import dataclass
 
-from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, ThinkingText, Waiting
+from ..backends.base import Backend, BackendError, CalledTool, OutOfReplies, Reading, ThinkingText, Waiting
 from ..backends.messages import content_text, image_parts, without_images
 from ..context.redaction import NO_REDACTION, Redactor
-from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                      TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
+from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, ReadingPrompt,
+                      TaskStarted, TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
 from ..figures.vision import Vision
 from ..kernel.executor import StepResult
 from ..kernel.outputs_text import format_observation
@@ -186,9 +186,13 @@ class CodeActLoop:
         thinking: list[str] = []
         self._partial, self._turn = chunks, turn
         calls: list[tools.ToolCall] = []
-        for chunk in self.backend.stream(self.run.messages, self.stop, **tools.declared(self.settings.actions, self.backend)):
+        reading = {"reading": True} if getattr(self.backend, "reports_reading", False) else {}
+        for chunk in self.backend.stream(self.run.messages, self.stop, **reading,
+                                         **tools.declared(self.settings.actions, self.backend)):
             if isinstance(chunk, Waiting):  # e.g. rate limited: say why nothing comes
                 yield Notice(chunk.reason)
+            elif isinstance(chunk, Reading):  # a long prompt: say what the silence is
+                yield ReadingPrompt(chunk.tokens)
             elif isinstance(chunk, ThinkingText):
                 thinking.append(chunk.text)
                 yield ThinkingDelta(chunk.text)

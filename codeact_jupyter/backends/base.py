@@ -71,6 +71,15 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What ``stream`` yields, to a caller that asked with ``reading=True`` (a backend with
+    ``reports_reading``), before a long read of the prompt: how many new tokens the model
+    reads before it writes (a local model on a CPU may read for a minute)."""
+
+    tokens: int
+
+
+@dataclass(frozen=True)
 class ThinkingText:
     """What ``stream`` may yield for reasoning an endpoint sends apart from the reply's text
     (``reasoning_content`` / ``reasoning`` deltas): shown as thinking, never parsed."""

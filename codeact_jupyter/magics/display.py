@@ -15,8 +15,8 @@ import threading
 import time
 
 from ..agent.replies import EXECUTE_CLOSE, EXECUTE_OPEN
-from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, TaskStarted,
-                      TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
+from ..events import (Answer, CodeAction, Done, Error, Event, Notice, Observation, ReadingPrompt,
+                      TaskStarted, TextDelta, Thinking, ThinkingDelta, TurnStarted, TurnStats)
 from ..kernel.jsonsafe import jsonable, safe_text
 
 UPDATE_INTERVAL = 0.05  # seconds between live updates of the streaming text
@@ -97,6 +97,10 @@ def observation_note(event: Observation) -> str | None:
     return None
 
 
+def reading_line(event: ReadingPrompt) -> str:
+    return f"Reading the prompt: {event.tokens:,} new tokens…"
+
+
 class RichDisplay:
     def __init__(self, compact: bool = False):
         self.compact = compact
@@ -115,6 +119,9 @@ class RichDisplay:
         elif isinstance(event, TurnStarted):
             self.text, self.handle, self.shown = "", None, 0
             self.thinking, self.live_thinking = "", 0
+        elif isinstance(event, ReadingPrompt):  # until the model writes, say what it does
+            self.thinking = f"*{reading_line(event)}*\n\n"
+            self._stream(final=False)
         elif isinstance(event, ThinkingDelta):
             self.live_thinking += len(event.text)
             if self._due(self.live_thinking):
@@ -124,6 +131,8 @@ class RichDisplay:
             self.text, self.thinking = "", thinking_view(event)  # the streamed text held it
             self._stream()
         elif isinstance(event, TextDelta):
+            if self.thinking.startswith("*Reading"):
+                self.thinking = ""
             self.text += event.text
             if self._due():
                 self._stream(final=False)
@@ -275,6 +284,8 @@ class PlainDisplay:
             self.write(event.text)
         elif isinstance(event, Thinking):
             self.write(f"\n[{thinking_summary(event)}]\n")
+        elif isinstance(event, ReadingPrompt):
+            self.write(f"[{reading_line(event)}]\n")
         elif isinstance(event, CodeAction):
             self.write(f"\n[step {event.step} running]\n")
         elif isinstance(event, Observation):

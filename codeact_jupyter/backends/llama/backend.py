@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
-from ..base import BackendConfig, BackendError, Message, Usage
+from ..base import BackendConfig, BackendError, Message, Reading, Usage
 from .chat_templates import resolve_setting
 from .hub import DEFAULT_MODEL, resolve_model_path
 
@@ -73,17 +73,23 @@ class LlamaBackend:
             self._counts[text] = answer["counts"][0]
         return self._counts[text]
 
+    reports_reading = True  # stream(..., reading=True) yields Reading before a long prompt
+
     def stream(self, messages: list[Message], stop: list[str],
-               tools: list[dict] | None = None) -> Iterator[str]:
-        """Yield the reply as the host writes it. A Stop (KeyboardInterrupt) while waiting
-        tells the host to cancel between two tokens; it keeps its KV cache."""
+               tools: list[dict] | None = None, reading: bool = False) -> Iterator[str | Reading]:
+        """Yield the reply as the host writes it (and, with ``reading``, a ``Reading`` before
+        a long read of the prompt). A Stop (KeyboardInterrupt) while waiting tells the host
+        to cancel between two tokens; it keeps its KV cache."""
         from ..messages import text_only
 
         self.last_usage = None  # text only: image parts never reach a local model (docs/llama.md)
         for message in self.host.stream("generate", messages=text_only(messages), stop=list(stop),
-                                        tools=tools):
+                                        tools=tools, reading=reading):
             if "text" in message:
                 yield message["text"]
+                continue
+            if "reading" in message:
+                yield Reading(int(message["reading"]))
                 continue
             self._raise_error(message)
             if message.get("usage"):

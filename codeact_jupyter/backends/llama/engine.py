@@ -44,6 +44,9 @@ DEFAULT_N_CTX_CAP = 8192
 GRAMMAR_RESOURCES = {"code": "codeact_action.gbnf", "tools": "codeact_tool_call.gbnf"}
 
 
+# New prompt tokens from which a reply's caller is told the model is reading (Reading).
+READING_TOLD = 256
+
 class LlamaEngine:
     name = "llama"
 
@@ -89,12 +92,14 @@ class LlamaEngine:
         return self.prompt.count(text)
 
     def stream(self, messages: list[Message], stop: list[str], tools: list[dict] | None = None,
-               cancelled: Callable[[], bool] | None = None) -> Iterator[str]:
+               cancelled: Callable[[], bool] | None = None,
+               reading: Callable[[int], None] | None = None) -> Iterator[str]:
         """Yield the reply as llama.cpp writes it, until a stop, the token limit, or
         ``cancelled()`` turns true (checked between tokens; the KV cache is kept). ``tools``
         (``--actions tools``) go to the chat template, which declares them its own way.
         ``last_usage.seconds`` counts the time spent in the model (prompt and decoding), not
-        the time the caller spends between chunks."""
+        the time the caller spends between chunks. ``reading(tokens)`` is told, before a read
+        of at least READING_TOLD new prompt tokens, how many there are."""
         self.last_usage = None
         started = time.perf_counter()
         tokens = self.prompt.tokens(self.prompt.render(messages, tools))
@@ -106,6 +111,8 @@ class LlamaEngine:
                 "the model with a larger context size."
             )
         evaluated = len(tokens) - self._reusable(tokens)
+        if reading is not None and evaluated >= READING_TOLD:
+            reading(evaluated)
         stops = list(dict.fromkeys([*stop, *self.prompt.end_of_turn_stops()]))
         completion = self.llm.create_completion(
             tokens,

@@ -83,6 +83,12 @@ export interface IThinking {
   cut: boolean;
 }
 
+/** The model reads this many new prompt tokens before it writes (a local model). */
+export interface IReadingPrompt {
+  type: 'reading_prompt';
+  tokens: number;
+}
+
 export interface INotice {
   type: 'notice';
   text: string;
@@ -120,6 +126,7 @@ export type CodeactEvent =
   | ITurnStats
   | IThinking
   | INotice
+  | IReadingPrompt
   | IAnswer
   | IError
   | IDone;

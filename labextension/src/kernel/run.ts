@@ -55,6 +55,8 @@ export class RunModel {
   conversationId = '';
   items: RunItem[] = [];
   done: IDone | null = null;
+  /** New prompt tokens the model is reading now (null once it writes). */
+  reading: number | null = null;
 
   get isRunning(): boolean {
     return this.done === null;
@@ -110,7 +112,13 @@ export class RunModel {
   }
 
   private _apply(event: CodeactEvent): void {
+    if (event.type !== 'reading_prompt' && event.type !== 'turn_started') {
+      this.reading = null; // the model writes (or the run moved on): it has read the prompt
+    }
     switch (event.type) {
+      case 'reading_prompt':
+        this.reading = event.tokens;
+        break;
       case 'task_started':
         this.task = event.task;
         this.backend = event.backend;

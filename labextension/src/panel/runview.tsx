@@ -73,7 +73,9 @@ export function RunView({
       <div className="jp-codeact-runFooter">
         {run.done
           ? `${DONE_TEXT[run.done.reason] ?? run.done.reason} · ${run.done.turns} turn${run.done.turns === 1 ? '' : 's'}`
-          : 'Working…'}
+          : run.reading !== null
+            ? `Reading the prompt: ${run.reading.toLocaleString('en')} new tokens…`
+            : 'Working…'}
         {' · run '}
         <span className="jp-codeact-runId">{run.runId}</span>
       </div>

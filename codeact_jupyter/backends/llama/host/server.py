@@ -116,8 +116,9 @@ class Host:
         a fast model's tokens then travel a few at a time, sparing the kernel a wake-up per
         token (which, on a small machine, takes CPU from llama.cpp's own threads)."""
         rid = request["id"]
+        told = (lambda tokens: self.send({"id": rid, "reading": tokens})) if request.get("reading") else None
         stream = self.engine.stream(request["messages"], request["stop"], tools=request.get("tools"),
-                                    cancelled=lambda: rid in self.cancelled)
+                                    cancelled=lambda: rid in self.cancelled, reading=told)
         pending: list[str] = []
         sent = 0.0
         for text in stream:
