@@ -8,7 +8,7 @@
 import type { INotebookModel } from '@jupyterlab/notebook';
 
 import type { CellMark } from '../kernel/events';
-import { CELL_KEY } from './trace';
+import { CELL_KEY, NOTEBOOK_KEY } from './trace';
 
 const CUT_NOTE = '\n\n*(The answer was cut at the token limit.)*';
 
@@ -33,22 +33,63 @@ export function replaceEarlierRun(
   if (!trace || typeof trace.run_id !== 'string' || trace.run_id === runId) {
     return 0;
   }
-  const answer = typeof trace.answer === 'string' ? trace.answer : null;
-  const codes = new Map<unknown, unknown>(
-    (Array.isArray(trace.steps) ? trace.steps : []).map(s => [s.step, s.code])
+  return removeRunCells(model, trace.run_id, recordedCells(trace)).removed;
+}
+
+/** What a run put into the notebook, to tell its cells from ones the user edited since. */
+export interface IRunCells {
+  answer: string | null;
+  /** Step number -> the code its cell was inserted with. */
+  codes: Map<unknown, unknown>;
+}
+
+/** A run's cells as its trace records them. */
+export function recordedCells(trace: IEarlierTrace): IRunCells {
+  return {
+    answer: typeof trace.answer === 'string' ? trace.answer : null,
+    codes: new Map<unknown, unknown>(
+      (Array.isArray(trace.steps) ? trace.steps : []).map(s => [s.step, s.code])
+    )
+  };
+}
+
+/** The trace of a panel run kept in the notebook's metadata (notebook/trace.ts). */
+export function panelTrace(
+  model: INotebookModel,
+  runId: string
+): IEarlierTrace | null {
+  const traces = model.getMetadata(NOTEBOOK_KEY);
+  return (
+    ((Array.isArray(traces) ? traces : []).find(
+      entry => (entry as IEarlierTrace | null)?.run_id === runId
+    ) as IEarlierTrace | undefined) ?? null
   );
+}
+
+/**
+ * Removes run `runId`'s cells that are as it inserted them (those the user edited stay);
+ * returns how many went, and the index its first cell had (-1: none was in the notebook).
+ */
+export function removeRunCells(
+  model: INotebookModel,
+  runId: string,
+  inserted: IRunCells
+): { removed: number; first: number } {
   const remove: number[] = [];
+  let first = -1;
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     const mark = cell.getMetadata('codeact') as CellMark | undefined;
-    if (!mark || mark.run_id !== trace.run_id) {
+    if (!mark || mark.run_id !== runId) {
       continue;
     }
+    first = first < 0 ? i : first;
     const source = cell.sharedModel.getSource();
     const unedited =
       mark.role === 'answer'
-        ? answer !== null && (source === answer || source === answer + CUT_NOTE)
-        : codes.get(mark.step) === source;
+        ? inserted.answer !== null &&
+          (source === inserted.answer || source === inserted.answer + CUT_NOTE)
+        : inserted.codes.get(mark.step) === source;
     if (unedited) {
       remove.push(i);
     }
@@ -58,5 +99,5 @@ export function replaceEarlierRun(
       model.sharedModel.deleteCell(index);
     }
   });
-  return remove.length;
+  return { removed: remove.length, first };
 }

@@ -13,6 +13,12 @@ import type { CodeactBridge } from '../kernel/bridge';
 import { callKernel } from '../kernel/call';
 import { CONFIRM_PROMPT_PREFIX } from '../kernel/events';
 import { notebookDocument } from '../kernel/document';
+import {
+  IRunCells,
+  panelTrace,
+  recordedCells,
+  removeRunCells
+} from '../notebook/again';
 import { selectRunEnd } from '../notebook/cells';
 import { IHistoryEntry, readHistory } from '../notebook/history';
 import { ManifestModel } from './manifest';
@@ -167,6 +173,41 @@ export class PanelModel {
     return this.kernelState === 'idle' && !this.isSending && !this.activeRun;
   }
 
+  /**
+   * Run again (asking again, README "Re-running a notebook"): the earlier panel run's cells
+   * make way, except those the user edited since (as undo keeps them), and the same task
+   * runs anew in their place, as a new conversation (its answer may differ). The earlier
+   * run's variables are left to the new run, which redefines what it needs.
+   */
+  async runAgain(runId: string, task: string): Promise<void> {
+    const panel = this._notebook;
+    const model = panel?.content.model;
+    if (!panel || !model || !this.canStart || !task.trim()) {
+      return;
+    }
+    const live = this.runs.find(run => run.runId === runId);
+    const trace = panelTrace(model, runId);
+    const inserted: IRunCells = live
+      ? {
+          answer: live.answer,
+          codes: new Map(live.steps.map(step => [step.step, step.code]))
+        }
+      : trace
+        ? recordedCells(trace)
+        : { answer: null, codes: new Map() };
+    const { first } = removeRunCells(model, runId, inserted);
+    if (first >= 0) {
+      // The new cells go where the old ones were: below the cell above them.
+      panel.content.activeCellIndex = Math.max(0, first - 1);
+    }
+    this._again = true;
+    try {
+      await this.startTask(task);
+    } finally {
+      this._again = false;
+    }
+  }
+
   /** Start a task in the active notebook's kernel; resolves when the kernel is done. */
   async startTask(task: string): Promise<void> {
     const panel = this._notebook;
@@ -177,7 +218,7 @@ export class PanelModel {
     const request = {
       ...this._request(task),
       exclude: this.manifest.excluded(),
-      conversation: this.conversationId ?? 'new'
+      conversation: this._again ? 'new' : (this.conversationId ?? 'new')
     };
     const activeCell = panel.content.activeCell;
     const startCellId = activeCell?.model.id ?? null;
@@ -317,6 +358,7 @@ export class PanelModel {
     this._changed.emit();
   }
 
+  private _again = false;
   private _bridge: CodeactBridge;
   private _notebook: NotebookPanel | null = null;
   private _settings: ISettings = DEFAULT_SETTINGS;

@@ -35,6 +35,8 @@ const STEP_TEXT: Record<string, string> = {
 export interface IRunProps {
   run: RunModel;
   rendermime: IRenderMimeRegistry;
+  /** Asks again: the run's cells make way for a new run of its task (panel runs). */
+  runAgain?: (runId: string, task: string) => void;
   /** The kernel waits for Run, Skip or Stop on the run's latest step. */
   confirming: boolean;
   undo?: RunUndo;
@@ -44,7 +46,8 @@ export function RunView({
   run,
   rendermime,
   confirming,
-  undo
+  undo,
+  runAgain
 }: IRunProps): JSX.Element {
   const status = run.done ? run.done.reason : 'running';
   const last = run.items.length - 1;
@@ -86,7 +89,22 @@ export function RunView({
       {run.done && run.steps.length > 0 && (
         <VerifyButton context={run.context} />
       )}
+      {run.done && run.origin === 'panel' && runAgain && (
+        <RunAgainButton onClick={() => runAgain(run.runId, run.task)} />
+      )}
     </div>
+  );
+}
+
+function RunAgainButton({ onClick }: { onClick: () => void }): JSX.Element {
+  return (
+    <button
+      className="jp-codeact-button jp-codeact-runAgain"
+      title="Ask the model again: this run's cells make way (those you edited stay) and the task runs anew in their place"
+      onClick={onClick}
+    >
+      Run again
+    </button>
   );
 }
 
@@ -175,8 +193,9 @@ export function History(props: {
   context: DocumentRegistry.IContext<INotebookModel> | null;
   undo: RunUndo;
   open: boolean;
+  runAgain?: (runId: string, task: string) => void;
 }): JSX.Element {
-  const { entries, rendermime, context, undo, open } = props;
+  const { entries, rendermime, context, undo, open, runAgain } = props;
   return (
     <details className="jp-codeact-history" open={open}>
       <summary>Earlier tasks in this notebook ({entries.length})</summary>
@@ -214,6 +233,11 @@ export function History(props: {
             />
           )}
           {context && entry.steps > 0 && <VerifyButton context={context} />}
+          {entry.origin === 'panel' && !entry.undone && runAgain && (
+            <RunAgainButton
+              onClick={() => runAgain(entry.run_id, entry.task)}
+            />
+          )}
         </div>
       ))}
     </details>

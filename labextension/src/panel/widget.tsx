@@ -129,6 +129,11 @@ function PanelView({ model, rendermime, store }: IViewProps): JSX.Element {
             context={model.notebook?.context ?? null}
             undo={model.undo}
             open={runs.length === 0}
+            runAgain={
+              model.canStart
+                ? (runId, task) => void model.runAgain(runId, task)
+                : undefined
+            }
           />
         )}
         <Threads
@@ -141,6 +146,11 @@ function PanelView({ model, rendermime, store }: IViewProps): JSX.Element {
               rendermime={rendermime}
               confirming={run.isRunning && !!model.pendingInput?.isConfirm}
               undo={model.undo}
+              runAgain={
+                model.canStart
+                  ? (runId, task) => void model.runAgain(runId, task)
+                  : undefined
+              }
             />
           )}
         />
