@@ -57,9 +57,11 @@ def test_run_writes_the_notebook_with_step_answer_and_trace(tmp_path, notebook, 
     trace = task.metadata["codeact_trace"]
     assert trace["format"] == "codeact-jupyter trace" and trace["done_reason"] == "answered"
     assert trace["steps"][0]["code"] == "total = sum(prices)\nprint('total is', total)"
-    assert trace["steps"][0]["observation"] == "Observation:\ntotal is 60\n[defined: total (int)]"
-    # The model saw the notebook's cells, the failure included (the trace read back whole).
+    assert trace["steps"][0]["observation"] == {"message": 3}  # lean: the message that sent it
+    # Read back whole: the observation as sent, and the model saw the notebook's cells, the
+    # failure included.
     trace = traces_in(nb)[0].trace
+    assert trace["steps"][0]["observation"] == "Observation:\ntotal is 60\n[defined: total (int)]"
     assert "1 / 0" in trace["messages"][1]["content"] and "ZeroDivisionError" in trace["messages"][1]["content"]
     assert step.source == "total = sum(prices)\nprint('total is', total)"
     assert step.outputs[0].text == "total is 60\n"
@@ -132,7 +134,7 @@ def test_run_against_an_openai_compatible_server(tmp_path, notebook):
     assert result.stdout == "Doubled: 20, 40, 60.\n"
     assert server.requests[1]["messages"][-1]["content"] == ("Observation:\n[20, 40, 60]\n"
                                                             "[defined: doubled (list, 3 items)]")
-    trace = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[3].metadata["codeact_trace"]
+    trace = traces_in(nbformat.read(tmp_path / "out.ipynb", as_version=4))[0].trace
     assert trace["settings"]["backend"] == "openai" and trace["settings"]["model"] == "scripted"
     assert trace["turns"][0]["prompt_tokens"] > 0  # the server's figures reach the trace
 

@@ -41,11 +41,17 @@ def test_a_conversations_traces_are_stored_once_and_read_back_whole(ip, replay, 
     system = whole[0]["messages"][0]["content"]
     assert json.dumps(saved).count(system.split("\n")[0]) == 1
     assert len(json.dumps(stored)) < len(json.dumps(whole)) / 2
+    # The settings are a shared text (here each run's differ: its own replay file); an
+    # observation is the message that sent it.
+    assert set(stored[0]["settings"]) == {"ref"} and stored[0]["settings"]["ref"] in saved["metadata"][TEXTS_KEY]
+    assert stored[0]["steps"][0]["observation"] == {"message": 3}
+    assert stored[0]["steps"][0]["changes"] == {"defined": [{"name": "t0", "kind": "int"}]}
     # Read back, each is the whole trace, messages exactly as sent.
     read = [t.trace for t in traces_in(saved)]
     for got, sent in zip(read, whole):
         assert got["messages"] == sent["messages"]
         assert got["steps"] == sent["steps"] and got["answer"] == sent["answer"]
+        assert got["settings"] == sent["settings"]
 
 
 def test_a_trace_whose_earlier_run_is_gone_still_holds_its_own_task(ip, replay):

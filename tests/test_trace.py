@@ -7,6 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 from codeact_jupyter.trace.build import MIME, VERSION, run_trace
+from codeact_jupyter.trace.lean import unpack_all
 from codeact_jupyter.trace.stored import find_trace, traces_in
 from kernels import cell_text
 from test_lab_bridge import TWO_STEPS, announce, events_of, kernel, panel_request  # noqa: F401
@@ -169,7 +170,9 @@ def test_a_panel_run_sends_its_trace_too(kernel, replay):
     traces = [m["content"]["data"] for m in comms if "trace" in m["content"].get("data", {})]
     assert len(traces) == 1 and traces[0]["origin"] == "panel"
     assert traces[0]["trace"]["task"] == "what is 6*7?"
-    assert traces[0]["trace"]["settings"]["model"] == str(path)
+    # Lean (trace/lean.py): the settings come by reference, their text beside the trace.
+    whole = unpack_all([traces[0]["trace"]], traces[0]["texts"])[0]
+    assert whole["settings"]["model"] == str(path)
 
 
 @pytest.mark.parametrize("field,value,said", [
