@@ -139,3 +139,26 @@ def test_an_edited_task_or_again_asks_the_model(tmp_path, notebook):
         nb.cells[2].source = nb.cells[2].source.replace("%%codeact", "%%codeact --again")
         run()
         assert len(server.requests) == 6
+
+
+def test_a_follow_up_after_a_reproduced_run_continues_the_recorded_conversation(tmp_path, notebook):
+    """Run All reproduces the run from its record, asking nothing; `-c` then continues it:
+    the model is sent the recorded transcript (its own reply included), then the follow-up."""
+    with ChatServer([STEP, ANSWER, "The largest is 30."]) as server:
+        nb = nbformat.read(notebook, as_version=4)
+        nb.cells += [nbformat.v4.new_code_cell("%load_ext codeact_jupyter"),
+                     nbformat.v4.new_code_cell(f"%%codeact --base-url {server.base_url} -m scripted add up the prices")]
+        run = lambda: NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}}).execute()
+        run()
+        nbformat.write(nb, notebook)
+        nb = nbformat.read(notebook, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(
+            f"%%codeact -c --base-url {server.base_url} -m scripted and the largest price?"))
+        run()  # the first task reproduced, the follow-up asked
+        assert len(server.requests) == 3
+        sent = server.requests[2]["messages"]
+    assert [m["content"] for m in sent[2:4]] == [STEP, "Observation:\ntotal is 60\n[defined: total (int)]"]
+    assert sent[4]["content"] == ANSWER
+    assert sent[-1]["content"].rstrip().endswith("and the largest price?")
+    assert "Follow-up" in text_of(nb.cells[-1])

@@ -106,6 +106,23 @@ def record_task(conversation: Conversation, run_id: str, messages: list[dict],
     _last_id = conversation.conversation_id
 
 
+def continue_from_record(trace: dict) -> bool:
+    """A run reproduced from the notebook's record (no model asked) becomes this kernel's
+    latest conversation, its transcript the recorded one, so that a follow-up (``-c``)
+    continues it as if it had just run. False when the record holds no messages (JupyterLab
+    tells the kernel only which runs the notebook holds)."""
+    messages = trace.get("messages")
+    if not isinstance(messages, list) or not messages \
+            or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        return False
+    codes = [str(s.get("code") or "") for s in trace.get("steps") or [] if isinstance(s, dict)]
+    # What the model was shown of the cells is not kept apart from the text: the follow-up
+    # shows the notebook's cells again, which after a restart is what the kernel now holds.
+    record_task(new_conversation(), str(trace.get("run_id") or ""), messages, [], [], codes,
+                stopped=trace.get("done_reason") == "stopped")
+    return True
+
+
 def continuation(conversation: Conversation, cells: list[tuple[str, str]], variables: list[str],
                  task: str, budget_tokens: int, count_tokens: Callable[[str], int],
                  present: set[str] | None = None, cells_shared: bool = True) -> list[dict]:

@@ -88,7 +88,10 @@ def _keep_record(session: str, record) -> None:
     if not (isinstance(record, dict) and isinstance(record.get("cell_id"), str)
             and isinstance(record.get("cells"), list)):
         return
-    _records[(session, record["cell_id"])] = {"cells": record["cells"]}
+    # The task cell's own trace, its conversation's and their texts may come as metadata
+    # (labextension/src/kernel/document.ts recordFor): a follow-up can then continue it.
+    metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+    _records[(session, record["cell_id"])] = {"cells": record["cells"], "metadata": metadata}
     while len(_records) > MAX_RECORDS:
         del _records[next(iter(_records))]
 

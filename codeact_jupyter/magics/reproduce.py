@@ -12,7 +12,10 @@ from __future__ import annotations
 def reproduce(shell, recorded) -> None:
     from IPython.display import Markdown, display
 
+    from ..agent.conversation import continue_from_record
+
     print(recorded.line())
+    continue_from_record(recorded.trace)  # a follow-up (-c) continues the recorded run
     if recorded.in_cells:
         return
     from ..kernel.jsonsafe import jsonable

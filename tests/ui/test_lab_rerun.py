@@ -80,3 +80,33 @@ def test_restart_and_run_all_after_a_run_asks_the_model_nothing_and_keeps_one_co
         assert len(cells) == 5
         assert [text(c["source"]) for c in cells[2:4]] == ["x = 6 * 7\nprint(x)", "Asked again: **42**."]
         assert mark(cells[2])["run_id"] != mark(first[2])["run_id"]
+
+
+def test_a_follow_up_after_restart_and_run_all_continues_the_reproduced_run(lab, page):
+    """The browser sends the task cell's own trace with its record, so the reproduced run
+    is the kernel's conversation again: `-c` sends the model its recorded transcript."""
+    with ChatServer([STEP, "It is **42**.", "Half of it is **21**."]) as server:
+        lab.write_notebook("rerun-follow-up.ipynb", [
+            new_code_cell("%load_ext codeact_jupyter"),
+            new_code_cell(f"%%codeact --base-url {server.base_url} -m scripted\nwhat is 6*7?"),
+        ])
+        lab.open(page, "rerun-follow-up.ipynb")
+        lab.run_command(page, "notebook:run-all-cells")
+        page.locator(".jp-MarkdownCell.jp-mod-rendered", has_text="It is 42.").wait_for(timeout=60_000)
+        lab.wait_idle(page)
+        restart_and_run_all(lab, page)
+        assert len(server.requests) == 2
+        page.evaluate(f"""() => {{
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            const model = notebook.model;
+            model.sharedModel.insertCell(model.cells.length, {{cell_type: 'code',
+                source: '%%codeact -c --base-url {server.base_url} -m scripted\\nand half of it?'}});
+            notebook.activeCellIndex = model.cells.length - 1;
+            void window.jupyterapp.commands.execute('notebook:run-cell');
+        }}""")
+        page.locator(".jp-MarkdownCell.jp-mod-rendered", has_text="Half of it is 21.").wait_for(timeout=60_000)
+        lab.wait_idle(page)
+        assert len(server.requests) == 3
+        sent = server.requests[2]["messages"]
+        assert [m["content"] for m in sent[2:3]] == [STEP]  # the recorded reply, as the model wrote it
+        assert sent[-1]["content"].rstrip().endswith("and half of it?")

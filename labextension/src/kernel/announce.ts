@@ -26,9 +26,9 @@ import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 
 import {
   INotebookDocument,
-  IRecordCell,
   notebookDocument,
-  recordCells
+  IRecord,
+  recordFor
 } from './document';
 
 export const MIRROR_TARGET = 'codeact_mirror';
@@ -65,7 +65,7 @@ export function announceBeforeTasks(tracker: INotebookTracker): void {
             cell_id: cell.model.id,
             task_cell: index
           },
-          { cell_id: cell.model.id, cells: recordCells(panel) }
+          recordFor(panel, cell.model.id)
         );
       }
     }
@@ -82,7 +82,7 @@ export interface ITaskDocument {
 export function announce(
   kernel: Kernel.IKernelConnection,
   document: ITaskDocument | null = null,
-  record: { cell_id: string; cells: IRecordCell[] } | null = null
+  record: IRecord | null = null
 ): void {
   if (!kernel.handleComms) {
     return;

@@ -96,8 +96,104 @@ export interface IRecordCell {
   source: string;
   metadata: {
     codeact?: unknown;
-    codeact_trace?: { run_id: string; task: unknown; messages: [] };
+    codeact_trace?: { run_id: string; task: unknown; messages: [] } | ITraceJSON;
   };
+}
+
+type ITraceJSON = { run_id?: unknown; earlier?: { run_id?: unknown } } & {
+  [key: string]: unknown;
+};
+
+/** The record sent with a task cell: its cells, and what its own run's trace needs. */
+export interface IRecord {
+  cell_id: string;
+  cells: IRecordCell[];
+  /** The task cell's traces and texts (recordFor): the notebook's metadata, in part. */
+  metadata?: {
+    codeact_traces?: ITraceJSON[];
+    codeact_texts?: { [key: string]: string };
+  };
+}
+
+/** Most characters of the task cell's own trace, its conversation and their texts. */
+const MAX_TRACE_CHARS = 512 * 1024;
+
+/**
+ * The record of the notebook for task cell `cellId`: every cell's id, type and mark, each
+ * task cell's trace reduced to its run id and task, and, whole (lean, trace/lean.py), the
+ * trace of this task cell with the earlier traces of its conversation and the texts they
+ * share, so that when re-running reproduces it the kernel can continue its conversation
+ * (`%%codeact -c`). Left out, when larger than MAX_TRACE_CHARS.
+ */
+export function recordFor(panel: NotebookPanel, cellId: string): IRecord {
+  const record: IRecord = { cell_id: cellId, cells: recordCells(panel) };
+  const model = panel.content.model;
+  if (!model) {
+    return record;
+  }
+  const byRun = new Map<unknown, { trace: ITraceJSON; cellId: string | null }>();
+  for (let i = 0; i < model.cells.length; i++) {
+    const cell = model.cells.get(i);
+    const trace = cell.getMetadata('codeact_trace') as ITraceJSON | undefined;
+    if (trace && typeof trace === 'object') {
+      byRun.set(trace.run_id, { trace, cellId: cell.id });
+    }
+  }
+  const listed = model.getMetadata('codeact_traces');
+  for (const trace of Array.isArray(listed) ? (listed as ITraceJSON[]) : []) {
+    if (trace && typeof trace === 'object' && !byRun.has(trace.run_id)) {
+      byRun.set(trace.run_id, { trace, cellId: null });
+    }
+  }
+  const own = [...byRun.values()].find(entry => entry.cellId === cellId);
+  if (!own) {
+    return record;
+  }
+  const chain = [own];
+  for (let next = own.trace.earlier?.run_id; chain.length < 100; ) {
+    const found = byRun.get(next);
+    if (!found || chain.includes(found)) {
+      break;
+    }
+    chain.push(found);
+    next = found.trace.earlier?.run_id;
+  }
+  const table = (model.getMetadata('codeact_texts') ?? {}) as {
+    [key: string]: string;
+  };
+  const texts: { [key: string]: string } = {};
+  const collect = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(collect);
+    } else if (value && typeof value === 'object') {
+      const ref = (value as { ref?: unknown }).ref;
+      if (typeof ref === 'string' && typeof table[ref] === 'string') {
+        texts[ref] = table[ref];
+      }
+      Object.values(value).forEach(collect);
+    }
+  };
+  chain.forEach(entry => collect(entry.trace));
+  const size =
+    JSON.stringify(chain.map(entry => entry.trace)).length +
+    JSON.stringify(texts).length;
+  if (size > MAX_TRACE_CHARS) {
+    return record;
+  }
+  const inCells = new Map(
+    chain.filter(e => e.cellId !== null).map(e => [e.cellId, e.trace])
+  );
+  for (const cell of record.cells) {
+    const trace = inCells.get(cell.id);
+    if (trace) {
+      cell.metadata.codeact_trace = trace;
+    }
+  }
+  record.metadata = {
+    codeact_traces: chain.filter(e => e.cellId === null).map(e => e.trace),
+    codeact_texts: texts
+  };
+  return record;
 }
 
 export function recordCells(panel: NotebookPanel): IRecordCell[] {
