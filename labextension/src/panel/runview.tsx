@@ -83,15 +83,17 @@ export function RunView({
         <span className="jp-codeact-runId">{run.runId}</span>
       </div>
       {/* A run that changed nothing (no step ran, no answer cell) has nothing to undo or verify. */}
-      {undo && run.done && (run.steps.length > 0 || run.answer !== null) && (
-        <UndoBar target={run} undo={undo} />
-      )}
-      {run.done && run.steps.length > 0 && (
-        <VerifyButton context={run.context} />
-      )}
-      {run.done && run.origin === 'panel' && runAgain && (
-        <RunAgainButton onClick={() => runAgain(run.runId, run.task)} />
-      )}
+      <div className="jp-codeact-actions">
+        {undo && run.done && (run.steps.length > 0 || run.answer !== null) && (
+          <UndoBar target={run} undo={undo} />
+        )}
+        {run.done && run.steps.length > 0 && (
+          <VerifyButton context={run.context} />
+        )}
+        {run.done && run.origin === 'panel' && runAgain && (
+          <RunAgainButton onClick={() => runAgain(run.runId, run.task)} />
+        )}
+      </div>
     </div>
   );
 }
@@ -225,19 +227,21 @@ export function History(props: {
             {' · run '}
             <span className="jp-codeact-runId">{entry.run_id}</span>
           </div>
-          {context && (entry.steps > 0 || entry.answer !== null) && (
-            <UndoBar
-              target={{ runId: entry.run_id, context }}
-              undo={undo}
-              earlier={{ undone: !!entry.undone }}
-            />
-          )}
-          {context && entry.steps > 0 && <VerifyButton context={context} />}
-          {entry.origin === 'panel' && !entry.undone && runAgain && (
-            <RunAgainButton
-              onClick={() => runAgain(entry.run_id, entry.task)}
-            />
-          )}
+          <div className="jp-codeact-actions">
+            {context && (entry.steps > 0 || entry.answer !== null) && (
+              <UndoBar
+                target={{ runId: entry.run_id, context }}
+                undo={undo}
+                earlier={{ undone: !!entry.undone }}
+              />
+            )}
+            {context && entry.steps > 0 && <VerifyButton context={context} />}
+            {entry.origin === 'panel' && !entry.undone && runAgain && (
+              <RunAgainButton
+                onClick={() => runAgain(entry.run_id, entry.task)}
+              />
+            )}
+          </div>
         </div>
       ))}
     </details>

@@ -58,7 +58,7 @@ export function VerifyButton({
   return (
     <div className="jp-codeact-verify">
       <button
-        className="jp-codeact-verifyButton jp-mod-styled"
+        className="jp-codeact-button jp-codeact-verifyButton"
         disabled={state === 'running'}
         title="Run this notebook's code cells, the agent's steps included, in a fresh kernel and report what does not reproduce"
         onClick={() => void verify()}
