@@ -123,3 +123,16 @@ class Done(Event):
     # "answered" | "turn_limit" | "stopped" | "error" | "out_of_replies"
     reason: str
     turns: int
+
+
+def with_words(event: Event, words) -> Event:
+    """``event`` with the text a person reads (an error's message, a notice's text) passed
+    through ``words``: a view words our advice for where it appears (lab/panel_words.py,
+    cli/command_words.py). Other events, and what the model wrote, pass unchanged."""
+    from dataclasses import replace
+
+    if isinstance(event, Error):
+        return replace(event, message=words(event.message))
+    if isinstance(event, Notice):
+        return replace(event, text=words(event.text))
+    return event

@@ -228,3 +228,15 @@ def test_ctrl_c_while_the_notebooks_own_cells_run_stops_before_the_task(tmp_path
     assert proc.returncode == 130, err
     assert "stopped before the task ended; nothing written" in err
     assert not (tmp_path / "task-ran").exists() and not (tmp_path / "out.ipynb").exists()
+
+
+def test_an_endpoint_that_never_answers_is_said_with_the_commands_own_option(tmp_path, notebook):
+    """The in-kernel advice (`%config CodeActMagics.request_timeout = 300`) reads, for the
+    command, as its option `--request-timeout 300`."""
+    from chat_server import Fault
+
+    with ChatServer(["hello"], fault=Fault.keep_alive_forever(interval=0.1)) as server:
+        result = codeact("run", str(notebook), "say hello", "--base-url", server.base_url, "-m", "scripted",
+                         "--request-timeout", "0.5", "-o", "out.ipynb", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "`--request-timeout 300`" in result.stderr and "%config" not in result.stderr

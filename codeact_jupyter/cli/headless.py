@@ -30,7 +30,11 @@ class TaskOutcome:
                  "out_of_replies": "the replay ran out of replies",
                  "stopped": "the task was stopped", "error": "the task failed"}
         line = words.get(done, f"the task ended ({done})")
-        return f"{line}: {error}" if error else line
+        if not error:
+            return line
+        from .command_words import in_command_terms  # advice in the command's options
+
+        return f"{line}: {in_command_terms(error)}"
 
 
 async def run_task(kernel: HeadlessKernel, task: str, settings: dict,

@@ -67,7 +67,13 @@ def run_headless(request_json: str) -> None:
             from .action_modes import describe_tools, with_action_mode
 
             settings = with_action_mode(settings, mode, describe_tools(shell.user_ns, request.get("tools") or []))
-        run = run_task(shell, str(request.get("task") or ""), settings, [channel.event])
+        from ..events import with_words
+        from .command_words import in_command_terms
+
+        def sink(event) -> None:  # our advice names the command's options
+            channel.event(with_words(event, in_command_terms))
+
+        run = run_task(shell, str(request.get("task") or ""), settings, [sink])
         channel.send("record", record=record_of(run))
     finally:
         show_steps()

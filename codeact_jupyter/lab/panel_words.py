@@ -3,10 +3,9 @@
 instead, so a panel user is never told to type an option they have nowhere to type."""
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from ..events import Error, Event, Notice
+from ..events import Event, with_words
 
 # A magic option, as the panel's Settings form names it (labextension/src/panel/settingsform.tsx).
 SETTING_NAMES = {
@@ -31,14 +30,6 @@ def in_panel_terms(text: str) -> str:
     return _NAMED.sub(lambda match: f"{SETTING_NAMES[match[1]]} (in the panel's Settings)", text)
 
 
-def reworded(event: Event) -> Event:
-    if isinstance(event, Error):
-        return dataclasses.replace(event, message=in_panel_terms(event.message))
-    if isinstance(event, Notice):
-        return dataclasses.replace(event, text=in_panel_terms(event.text))
-    return event
-
-
 class PanelWording:
     """A sink that passes events on to ``sink`` with errors and notices in panel terms."""
 
@@ -46,7 +37,7 @@ class PanelWording:
         self.sink = sink
 
     def __call__(self, event: Event) -> None:
-        self.sink(reworded(event))
+        self.sink(with_words(event, in_panel_terms))
 
     def __getattr__(self, name):  # record_run and the like: the wrapped sink's own
         return getattr(self.sink, name)
